@@ -1,0 +1,3 @@
+"""Test support that ships with crmerp: fakes, hypothesis strategies, conformance suite."""
+
+__all__: list[str] = []
