@@ -1,0 +1,68 @@
+"""The adapter contract, declarative mapping helpers and the adapter registry.
+
+An adapter speaks to one CRM or ERP. Write one by subclassing :class:`Adapter`,
+declaring each entity's :class:`EntityMapping`, and implementing the abstract
+methods; test it with :class:`crmerp.testing.conformance.AdapterConformance`.
+"""
+
+from crmerp.adapters._base import Adapter
+from crmerp.adapters._mapping import (
+    EntityMapping,
+    FieldSpec,
+    RecordMapping,
+    as_list,
+    day,
+    each,
+    field,
+    first_or_none,
+    money,
+    nested,
+    parse_date,
+    parse_datetime,
+    timestamp,
+    value_map,
+)
+from crmerp.adapters._records import (
+    ENTITIES,
+    Capabilities,
+    NativeRecord,
+    Page,
+    WriteKind,
+    WriteOp,
+    WriteResult,
+    WriteStatus,
+    global_id_of,
+    reference_for,
+)
+from crmerp.adapters._registry import adapter_class, available_adapters, register_adapter
+
+__all__ = [
+    "ENTITIES",
+    "Adapter",
+    "Capabilities",
+    "EntityMapping",
+    "FieldSpec",
+    "NativeRecord",
+    "Page",
+    "RecordMapping",
+    "WriteKind",
+    "WriteOp",
+    "WriteResult",
+    "WriteStatus",
+    "adapter_class",
+    "as_list",
+    "available_adapters",
+    "day",
+    "each",
+    "field",
+    "first_or_none",
+    "global_id_of",
+    "money",
+    "nested",
+    "parse_date",
+    "parse_datetime",
+    "reference_for",
+    "register_adapter",
+    "timestamp",
+    "value_map",
+]

@@ -1,0 +1,151 @@
+"""Value objects that cross the adapter boundary: native records, pages, writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "ENTITIES",
+    "Capabilities",
+    "NativeRecord",
+    "Page",
+    "WriteKind",
+    "WriteOp",
+    "WriteResult",
+    "WriteStatus",
+    "global_id_of",
+    "reference_for",
+]
+
+ENTITIES: tuple[str, ...] = ("customer", "product", "price_list", "quote", "order", "invoice")
+"""Entity names in dependency order: parents before the records that point at them."""
+
+REFERENCE_PREFIX = "crmerp:"
+
+
+def reference_for(global_id: str) -> str:
+    """The stable reference the engine stamps on a record it creates."""
+    return f"{REFERENCE_PREFIX}{global_id}"
+
+
+def global_id_of(reference: str | None) -> str | None:
+    """The global id inside a reference made by :func:`reference_for`, else ``None``."""
+    if reference and reference.startswith(REFERENCE_PREFIX):
+        return reference[len(REFERENCE_PREFIX):]
+    return None
+
+
+@attrs.frozen
+class Capabilities:
+    """What a system can do, declared once by its adapter.
+
+    ``change_feed`` false means the system cannot say what changed since a cursor:
+    the engine reads it in full and diffs against the last snapshot it saw.
+    """
+
+    readable: frozenset[str]
+    writable: frozenset[str]
+    reports_deletes: bool = False
+    change_feed: bool = True
+    upsert_by_reference: bool = True
+    page_size: int = attrs.field(default=500, validator=attrs.validators.gt(0))
+    max_batch: int = attrs.field(default=200, validator=attrs.validators.gt(0))
+
+
+@attrs.frozen
+class NativeRecord:
+    """One record as the system holds it.
+
+    ``id`` is the system's id as a string, ``stamp`` its server-side modification
+    time (timezone-aware) where it has one, ``deleted`` marks a reported delete,
+    and ``reference`` is the reference the engine stamped on it (see
+    :func:`reference_for`) when the engine created it.
+    """
+
+    id: str
+    payload: Mapping[str, Any] = attrs.field(factory=dict)
+    stamp: datetime | None = None
+    deleted: bool = False
+    reference: str | None = None
+
+
+@attrs.frozen
+class Page:
+    """A page of changes and the cursor to read on from.
+
+    ``cursor`` is opaque to the engine; it is stored only after every record of
+    the page was applied, so a crash re-reads the page rather than skipping it.
+    """
+
+    records: Sequence[NativeRecord]
+    cursor: str | None
+    more: bool
+
+
+class WriteKind(StrEnum):
+    """What a write does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@attrs.frozen
+class WriteOp:
+    """One record to write. Creates carry the ``reference`` to stamp on the record."""
+
+    kind: WriteKind
+    reference: str
+    payload: Mapping[str, Any] | None = None
+    native_id: str | None = None
+
+
+class WriteStatus(StrEnum):
+    """The outcome of one write."""
+
+    DONE = "done"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class WriteResult:
+    """The per-record answer to a write: done with the id, retry later, or failed."""
+
+    status: WriteStatus
+    native_id: str | None = None
+    reason: str = ""
+    retry_after: float | None = None
+
+    @classmethod
+    def done(cls, native_id: str) -> WriteResult:
+        """The record was written and has ``native_id``."""
+        return cls(WriteStatus.DONE, native_id)
+
+    @classmethod
+    def retry(cls, reason: str, retry_after: float | None = None) -> WriteResult:
+        """A transient failure: the same write may succeed later."""
+        return cls(WriteStatus.RETRY, reason=reason, retry_after=retry_after)
+
+    @classmethod
+    def failed(cls, reason: str) -> WriteResult:
+        """A permanent failure: the record will not be written as it is."""
+        return cls(WriteStatus.FAILED, reason=reason)
+
+
+def check_answers(system: str, ops: Sequence[WriteOp], results: Sequence[WriteResult]) -> None:
+    """Raise ``AdapterError`` unless there is exactly one sound result per op."""
+    from crmerp._errors import AdapterError
+
+    if len(results) != len(ops):
+        raise AdapterError(
+            f"{system} answered {len(results)} results for {len(ops)} writes"
+        )
+    for op, result in zip(ops, results, strict=True):
+        if result.status is WriteStatus.DONE and not result.native_id:
+            raise AdapterError(f"{system} reported {op.kind} {op.reference} done without an id")
