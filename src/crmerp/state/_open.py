@@ -1,0 +1,126 @@
+"""Opening a state store: URL parsing, integrity checks, schema version and migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from crmerp._errors import StateCorrupt, StateMissing, StateVersionError, UsageError
+from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
+
+__all__ = ["connect"]
+
+MIGRATIONS: dict[int, Any] = {}
+"""Version -> function(connection) that upgrades a state from that version by one."""
+
+
+def connect(url: str, *, create: bool) -> Engine:
+    """An engine for ``url`` whose schema is present, current and intact."""
+    engine = _engine(url, create=create)
+    try:
+        with engine.begin() as conn:
+            _check_integrity(conn, engine)
+            tables = set(inspect(conn).get_table_names())
+            if not tables & set(metadata.tables):
+                if not create:
+                    raise StateMissing(
+                        f"no crmerp state at {_safe(url)}; open it with create=True "
+                        "(or `crmerp init`) to start a new one"
+                    )
+                metadata.create_all(conn)
+                conn.execute(meta.insert(), [
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "generation", "value": "0"},
+                ])
+                return engine
+            _check_version(conn, tables)
+    except (DatabaseError, OperationalError) as exc:
+        engine.dispose()
+        raise StateCorrupt(f"state at {_safe(url)} cannot be read: {exc.orig}") from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _engine(url: str, *, create: bool) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:" and not create and not Path(path).exists():
+            raise StateMissing(
+                f"no state file {path}; open it with create=True (or `crmerp init`) to start"
+            )
+        engine = create_engine(url, poolclass=NullPool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith(("postgresql://", "postgresql+psycopg://")):
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+    raise UsageError(
+        f"unsupported state URL {_safe(url)}: use sqlite:///path or postgresql://...",
+        code="state-url",
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _check_integrity(conn: Any, engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    result = conn.execute(text("PRAGMA quick_check")).scalar()
+    if result != "ok":
+        raise StateCorrupt(f"state file failed its integrity check: {result}")
+
+
+def _check_version(conn: Any, tables: set[str]) -> None:
+    if meta.name not in tables:
+        raise StateCorrupt("state has crmerp tables but no crmerp_meta: damaged or foreign")
+    rows = dict(conn.execute(select(meta.c.key, meta.c.value)).tuples().all())
+    if "schema_version" not in rows:
+        raise StateCorrupt("state has no schema_version: damaged")
+    version = int(rows["schema_version"])
+    if version > SCHEMA_VERSION:
+        raise StateVersionError(
+            f"state schema version {version} is newer than this crmerp knows "
+            f"({SCHEMA_VERSION}); upgrade crmerp"
+        )
+    while version < SCHEMA_VERSION:
+        MIGRATIONS[version](conn)
+        version += 1
+        conn.execute(meta.update().where(meta.c.key == "schema_version")
+                     .values(value=str(version)))
+    missing = set(metadata.tables) - set(inspect(conn).get_table_names())
+    if missing:
+        raise StateCorrupt(f"state tables missing: {', '.join(sorted(missing))}")
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+    return url
+
+
+def sidecar_path(url: str) -> Path | None:
+    """Where a SQLite state keeps its generation marker (detects restored backups)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    if not path or path == ":memory:":
+        return None
+    return Path(os.fspath(path) + ".generation")
