@@ -9,7 +9,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, OperationalError
 
@@ -332,11 +343,45 @@ class Tx:
         if after is not None:
             query = query.where(tuple_(inbox.c.system, inbox.c.native_id) > tuple_(*after))
         query = query.order_by(inbox.c.system, inbox.c.native_id).limit(limit)
-        return [
-            InboxRow(r.entity, r.system, r.native_id, r.global_id, r.data, _aware(r.stamp),
-                     bool(r.deleted), r.attempts, r.note)
-            for r in self.conn.execute(query)
-        ]
+        return [_inbox_row(r) for r in self.conn.execute(query)]
+
+    def inbox_groups(
+        self, scope: str, entity: str, after: str | None, limit: int
+    ) -> list[InboxRow]:
+        """Staged rows of the next ``limit`` global ids after ``after``, grouped in order."""
+        ids = select(inbox.c.global_id).where(
+            inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.global_id.is_not(None))
+        if after is not None:
+            ids = ids.where(inbox.c.global_id > after)
+        chosen = [r[0] for r in self.conn.execute(
+            ids.group_by(inbox.c.global_id).order_by(inbox.c.global_id).limit(limit))]
+        if not chosen:
+            return []
+        rows = self.conn.execute(
+            select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity,
+                                inbox.c.global_id.in_(chosen))
+            .order_by(inbox.c.global_id, inbox.c.system))
+        return [_inbox_row(r) for r in rows]
+
+    def unlinked(self, scope: str, entity: str) -> Iterator[InboxRow]:
+        """Staged rows that have no global id yet (new records to match or create)."""
+        result = self.conn.execution_options(yield_per=2000).execute(
+            select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity,
+                                inbox.c.global_id.is_(None))
+            .order_by(inbox.c.system, inbox.c.native_id))
+        for row in result:
+            yield _inbox_row(row)
+
+    def assign(self, scope: str, entity: str, rows: Sequence[tuple[str, str, str]],
+               note: str | None = None) -> None:
+        """Give staged rows their global id: ``(system, native_id, global_id)``."""
+        stmt = (update(inbox).where(
+            inbox.c.scope == scope, inbox.c.entity == entity,
+            inbox.c.system == bindparam("b_system"), inbox.c.native_id == bindparam("b_native"),
+        ).values(global_id=bindparam("b_global"), note=note))
+        for chunk in _chunks(list(rows), 2000):
+            self.conn.execute(stmt, [{"b_system": s, "b_native": n, "b_global": g}
+                                     for s, n, g in chunk])
 
     def unstage(self, scope: str, entity: str, keys: Sequence[tuple[str, str]]) -> None:
         """Remove applied changes from the inbox, by (system, native id)."""
@@ -518,16 +563,23 @@ class Tx:
     # --- leases --------------------------------------------------------------------
 
     def acquire_lease(self, scope: str, holder: str, ttl: timedelta) -> None:
-        """Take the scope's lease, or raise :class:`~crmerp.LeaseHeld`."""
+        """Take or renew the scope's lease, or raise :class:`~crmerp.LeaseHeld`.
+
+        One conditional upsert: it takes the row only when it is free, expired or
+        already ours, so two workers racing for it cannot both win.
+        """
         now = _now()
-        query = select(leases).where(leases.c.scope == scope)
-        if self.store.dialect == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
-        if row is not None and row.holder != holder and (_aware(row.expires_at) or now) > now:
+        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
+        stmt = dialect.insert(leases).values(scope=scope, holder=holder, expires_at=now + ttl)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["scope"],
+            set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
+            where=(leases.c.holder == holder) | (leases.c.expires_at < now),
+        )
+        self.conn.execute(stmt)
+        row = self.conn.execute(select(leases).where(leases.c.scope == scope)).first()
+        if row is not None and row.holder != holder:
             raise LeaseHeld(scope, row.holder, str(_aware(row.expires_at)))
-        self._upsert(leases, [{"scope": scope, "holder": holder, "expires_at": now + ttl}],
-                     ["scope"], ["holder", "expires_at"])
 
     def release_lease(self, scope: str, holder: str) -> None:
         """Give the lease up (only if still ours)."""
@@ -558,6 +610,11 @@ class Tx:
         rows = self.conn.execute(select(runs).where(runs.c.scope == scope)
                                  .order_by(runs.c.started_at.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
+
+
+def _inbox_row(r: Any) -> InboxRow:
+    return InboxRow(r.entity, r.system, r.native_id, r.global_id, r.data, _aware(r.stamp),
+                    bool(r.deleted), r.attempts, r.note)
 
 
 def _conflict(row: Any) -> ConflictRecord:

@@ -1,0 +1,579 @@
+"""Apply: merge staged changes group by group, write both sides, commit.
+
+Per batch of global ids: load links, bases and conflicts; fetch what must be
+seen fresh; translate references; merge; record intents; write; commit links,
+bases, audit and conflicts in one transaction. A group whose write failed keeps
+its staged rows and its old base, so the next pass redoes exactly what is left.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmerp._errors import DataError
+from crmerp.adapters import NativeRecord, WriteKind, WriteOp, WriteResult, reference_for
+from crmerp.models import ENTITY_MODELS
+from crmerp.state import InboxRow, Tx
+from crmerp.sync._codec import collect_refs, dumps, fingerprint, project, rewrite_refs
+from crmerp.sync._context import RunContext, Side
+from crmerp.sync._linking import REVIEW_NOTE
+from crmerp.sync._merge import MergeOutcome, SideView, desired_for, merge
+from crmerp.sync._report import PlannedWrite
+from crmerp.sync._rules import DeletePolicy
+
+__all__ = ["ENGINE_SYSTEM", "apply"]
+
+ENGINE_SYSTEM = "crmerp"
+"""Pseudo-system of staged rows the engine makes itself (re-checks, derived records)."""
+FAILED_NOTE = "failed:"
+
+
+@attrs.define
+class _Op:
+    side: Side
+    kind: WriteKind
+    native_id: str | None
+    payload: dict[str, Any] | None
+    seen_hash: str | None
+    changes: dict[str, tuple[Any, Any]]
+
+
+@attrs.define
+class _Group:
+    gid: str
+    rows: dict[str, InboxRow]
+    links: dict[str, tuple[str, str | None]]
+    base: dict[str, Any] | None
+    ops: list[_Op] = attrs.Factory(list)
+    new_base: dict[str, Any] | None = None
+    drop_base: bool = False
+    drop_links: list[tuple[str, str]] = attrs.Factory(list)
+    seen: list[tuple[str, str, str | None]] = attrs.Factory(list)
+    outcome: MergeOutcome | None = None
+    defer: str | None = None
+    settle: list[int] = attrs.Factory(list)
+    derived: list[InboxRow] = attrs.Factory(list)
+    done: bool = True
+
+
+def apply(ctx: RunContext, entity: str) -> None:
+    """Merge and write every staged group of ``entity``."""
+    after: str | None = None
+    while True:
+        with ctx.tx() as tx:
+            rows = tx.inbox_groups(ctx.scope, entity, after, ctx.batch_size)
+        if not rows:
+            return
+        after = rows[-1].global_id
+        _Batch(ctx, entity, rows).run()
+
+
+class _Batch:
+    def __init__(self, ctx: RunContext, entity: str, rows: Sequence[InboxRow]) -> None:
+        self.ctx = ctx
+        self.entity = entity
+        self.rules = ctx.rules.entity(entity)
+        self.model = ENTITY_MODELS[entity]
+        self.rep = ctx.report.entity(entity)
+        self.rows = rows
+        self.inbound: dict[tuple[str, str, str], str] = {}
+        self.outbound: dict[tuple[str, str, str], str] = {}
+        self.current: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    # --- loading -------------------------------------------------------------------
+
+    def run(self) -> None:
+        groups = self._load()
+        if not groups:
+            return
+        self._fetch(groups)
+        self._load_refs(groups)
+        for group in groups:
+            self._plan(group)
+        self.ctx.boundary("merge")
+        self._write(groups)
+        self._commit(groups)
+
+    def _load(self) -> list[_Group]:
+        ctx = self.ctx
+        by_gid: dict[str, dict[str, InboxRow]] = {}
+        for row in self.rows:
+            if (row.note or "").startswith((REVIEW_NOTE, FAILED_NOTE)):
+                continue
+            assert row.global_id is not None
+            by_gid.setdefault(row.global_id, {})[row.system] = row
+        gids = list(by_gid)
+        with ctx.tx() as tx:
+            links = tx.links_by_global(ctx.scope, self.entity, gids)
+            bases = tx.bases(ctx.scope, self.entity, gids)
+            self.open_fields = tx.open_conflict_fields(ctx.scope, self.entity, gids)
+            self.resolutions = _resolutions(tx, ctx.scope, self.entity, gids)
+        return [
+            _Group(gid, rows, links.get(gid, {}),
+                   json.loads(bases[gid]) if gid in bases else None)
+            for gid, rows in by_gid.items()
+        ]
+
+    def _needs_fresh(self, group: _Group) -> bool:
+        return (group.base is None or ENGINE_SYSTEM in group.rows
+                or group.gid in self.open_fields or group.gid in self.resolutions)
+
+    def _fetch(self, groups: list[_Group]) -> None:
+        for side in self.ctx.sides():
+            wanted = {
+                group.links[side.system][0]: group
+                for group in groups
+                if side.system in group.links and side.system not in group.rows
+                and self._needs_fresh(group) and side.reads(self.entity)
+            }
+            if not wanted:
+                continue
+            records = self._fetch_side(side, list(wanted))
+            found = {r.id: r for r in records}
+            for native_id, group in wanted.items():
+                record = found.get(native_id)
+                self.current[(side.system, group.gid)] = (
+                    self._canonical(side, record) if record is not None else None)
+                if record is None:
+                    group.drop_links.append((side.system, native_id))
+
+    def _fetch_side(self, side: Side, ids: list[str]) -> list[NativeRecord]:
+        def call() -> list[NativeRecord]:
+            return side.adapter.fetch(self.entity, ids)
+
+        result: list[NativeRecord] = self.ctx.call(f"fetch {side.system} {self.entity}", call)
+        return result
+
+    def _canonical(self, side: Side, record: NativeRecord) -> dict[str, Any] | None:
+        try:
+            model = side.adapter.to_canonical(self.entity, record)
+        except DataError:
+            return None
+        return project(model, side.carried(self.entity))
+
+    def _load_refs(self, groups: list[_Group]) -> None:
+        """Prefetch reference translations: native -> global and global -> native."""
+        ctx = self.ctx
+        inbound: dict[tuple[str, str], set[str]] = {}
+        for group in groups:
+            for system, data in self._incoming(group):
+                for ref_entity, value in collect_refs(self.entity, data):
+                    inbound.setdefault((ref_entity, system), set()).add(value)
+        with ctx.tx() as tx:
+            for (ref_entity, system), natives in inbound.items():
+                found = tx.links_by_native(ctx.scope, ref_entity, system, sorted(natives))
+                for native, (gid, _h) in found.items():
+                    self.inbound[(ref_entity, system, native)] = gid
+            outbound: dict[str, set[str]] = {}
+            for group in groups:
+                for data in [group.base or {}, *(d for _s, d in self._incoming(group))]:
+                    for ref_entity, value in collect_refs(self.entity, data):
+                        outbound.setdefault(ref_entity, set()).add(value)
+            for system_key in list(self.inbound):
+                outbound.setdefault(system_key[0], set()).add(self.inbound[system_key])
+            for ref_entity, gids in outbound.items():
+                for gid, systems in tx.links_by_global(ctx.scope, ref_entity, sorted(gids)).items():
+                    for system, (native, _h) in systems.items():
+                        self.outbound[(ref_entity, system, gid)] = native
+
+    def _incoming(self, group: _Group) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for system, row in group.rows.items():
+            if row.data is not None and not row.deleted and system != ENGINE_SYSTEM:
+                out.append((system, json.loads(row.data)))
+        for side in self.ctx.sides():
+            data = self.current.get((side.system, group.gid))
+            if data is not None:
+                out.append((side.system, data))
+        return out
+
+    def _to_global(self, system: str, data: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return rewrite_refs(self.entity, data,
+                            lambda e, v: self.inbound.get((e, system, v)))
+
+    def _to_native(self, system: str, data: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return rewrite_refs(self.entity, data,
+                            lambda e, v: self.outbound.get((e, system, v)))
+
+    # --- planning one group ----------------------------------------------------------
+
+    def _plan(self, group: _Group) -> None:
+        try:
+            if any(row.deleted for row in group.rows.values()):
+                self._plan_delete(group)
+            else:
+                self._plan_merge(group)
+        except _Wait as wait:
+            group.defer = str(wait)
+            group.done = False
+        except DataError as exc:
+            group.defer = f"{FAILED_NOTE} {exc}"
+            group.done = False
+
+    def _view(self, group: _Group, side: Side) -> SideView | None:
+        carried = side.carried(self.entity)
+        row = group.rows.get(side.system)
+        fresh = self.current.get((side.system, group.gid), _ABSENT)
+        if row is not None and row.data is not None:
+            native = json.loads(row.data)
+        elif fresh is not _ABSENT and fresh is not None:
+            native = fresh
+        else:
+            native = None
+        before = self._before(side, group)
+        if native is None:
+            linked = side.system in group.links and fresh is _ABSENT
+            current = before if linked else None
+            return SideView(side.name, carried, current, before)
+        current, missing = self._to_global(side.system, native)
+        if missing:
+            ref_entity, value = missing[0]
+            group.defer = f"waiting for {ref_entity} {value} from {side.system}"
+            return None
+        stamp = row.stamp if row is not None else None
+        return SideView(side.name, carried, current, before, stamp)
+
+    def _before(self, side: Side, group: _Group) -> dict[str, Any] | None:
+        """The base as ``side`` can hold it (global ids), or None without a base."""
+        if not group.base:
+            return None
+        forms, missing = self._readback(side, group.base, group.gid)
+        if forms is None:
+            ref_entity, value = missing[0]
+            raise _Wait(f"waiting for {ref_entity} {value} on {side.system}")
+        return forms[0]
+
+    def _plan_merge(self, group: _Group) -> None:
+        views = {}
+        for side in self.ctx.sides():
+            view = self._view(group, side)
+            if view is None:
+                group.done = False
+                return
+            views[side.name] = view
+        derived = group.rows.get(ENGINE_SYSTEM)
+        base = group.base
+        if base is None and derived is not None and derived.data is not None:
+            base = {}
+            views = {name: attrs.evolve(v, before=None) for name, v in views.items()}
+            seed = json.loads(derived.data)
+        else:
+            seed = None
+        resolved = self.resolutions.get(group.gid, {})
+        outcome = merge(base, views["crm"], views["erp"], self.rules,
+                        resolved={f: v for f, (v, _i) in resolved.items()},
+                        parked=frozenset(self.open_fields.get(group.gid, {})))
+        if seed is not None:
+            outcome = attrs.evolve(outcome, result={**seed, **outcome.result})
+        group.settle = [i for _v, i in resolved.values()]
+        group.settle += [self.open_fields[group.gid][f] for f in outcome.settled
+                         if f in self.open_fields.get(group.gid, {})]
+        self._convert_quote(group, outcome)
+        group.outcome = outcome
+        group.new_base = outcome.result
+        for side in self.ctx.sides():
+            self._plan_side(group, side, views[side.name], outcome)
+            if group.defer:
+                group.done = False
+                return
+
+    def _convert_quote(self, group: _Group, outcome: MergeOutcome) -> None:
+        if self.entity != "quote" or not self.ctx.rules.convert_accepted_quotes:
+            return
+        if outcome.result.get("status") != "accepted":
+            return
+        from crmerp.sync._codec import deterministic_id
+
+        outcome.result["status"] = "converted"
+        order_id = deterministic_id(self.ctx.scope, "order", ENGINE_SYSTEM, group.gid)
+        fields = ("customer_id", "currency", "payment_terms", "lines", "number")
+        order = {k: outcome.result[k] for k in fields if k in outcome.result}
+        order.update(quote_id=group.gid, status="confirmed")
+        group.derived.append(InboxRow("order", ENGINE_SYSTEM, order_id, order_id,
+                                      dumps(order), None))
+        self.rep.derived += 1
+
+    def _plan_side(self, group: _Group, side: Side, view: SideView,
+                   outcome: MergeOutcome) -> None:
+        linked = group.links.get(side.system)
+        if (side.system, linked[0] if linked else "") in group.drop_links:
+            linked = None
+        wanted = desired_for(view, outcome)
+        if not wanted or not side.writes(self.entity):
+            return
+        if linked is None and not self._may_create(group, side):
+            return
+        native_id = linked[0] if linked else None
+        readback, missing = self._readback(side, {**outcome.result, **wanted}, group.gid,
+                                           native_id)
+        if missing:
+            ref_entity, value = missing[0]
+            group.defer = f"waiting for {ref_entity} {value} on {side.system}"
+            return
+        assert readback is not None
+        text = dumps(readback[1])
+        seen_hash = fingerprint(text)
+        current_hash = self._current_hash(group, side, linked)
+        if linked is not None and seen_hash == current_hash:
+            if linked[1] != seen_hash:
+                group.seen.append((side.system, linked[0], seen_hash))
+            return
+        before = view.current or {}
+        changes = {k: (before.get(k), v) for k, v in readback[0].items()
+                   if before.get(k) != v}
+        payload = self._payload(side, outcome.result, wanted, group.gid)
+        kind = WriteKind.UPDATE if linked else WriteKind.CREATE
+        group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes))
+
+    def _current_hash(self, group: _Group, side: Side,
+                      linked: tuple[str, str | None] | None) -> str | None:
+        row = group.rows.get(side.system)
+        if row is not None and row.data is not None:
+            return fingerprint(row.data)
+        fresh = self.current.get((side.system, group.gid))
+        if fresh is not None:
+            return fingerprint(dumps(fresh))
+        return linked[1] if linked else None
+
+    def _may_create(self, group: _Group, side: Side) -> bool:
+        origins = [s for s in self.ctx.sides() if s.system in group.rows or s.system in
+                   group.links]
+        if ENGINE_SYSTEM in group.rows and not origins:
+            return True
+        return any(self.rules.may_create(o.name) for o in origins if o is not side)
+
+    def _readback(self, side: Side, data: Mapping[str, Any] | None, gid: str,
+                  native_id: str | None = None
+                  ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[Any]]:
+        """What ``side`` would hold after writing ``data``: (global form, native form)."""
+        if data is None:
+            return None, []
+        native, missing = self._to_native(side.system, data)
+        if missing:
+            return None, missing
+        model = self.model.model_validate({**native, "id": gid})
+        payload = side.adapter.to_native(self.entity, model)
+        back = side.adapter.to_canonical(self.entity,
+                                         NativeRecord(native_id or gid, payload))
+        native_form = project(back, side.carried(self.entity))
+        global_form, _missing = self._to_global(side.system, native_form)
+        return (global_form, native_form), []
+
+    def _payload(self, side: Side, result: Mapping[str, Any], wanted: Mapping[str, Any],
+                 gid: str) -> dict[str, Any]:
+        native, _missing = self._to_native(side.system, {**result, **wanted})
+        model = self.model.model_validate({**native, "id": gid})
+        return side.adapter.to_native(self.entity, model)
+
+    def _plan_delete(self, group: _Group) -> None:
+        deleted = [self.ctx.side_of(s) for s, r in group.rows.items() if r.deleted]
+        gone = {s.system for s in deleted if s is not None}
+        for system in gone:
+            group.drop_links.append((system, group.links.get(system, (group.rows[system]
+                                                                      .native_id, None))[0]))
+        survivors = [s for s in self.ctx.sides() if s.system not in gone
+                     and s.system in group.links]
+        edited_elsewhere = any(s.system in group.rows for s in survivors)
+        policy = self.rules.deletes
+        if edited_elsewhere or policy is DeletePolicy.IGNORE or not survivors:
+            group.new_base = group.base if survivors else None
+            group.drop_base = not survivors
+            return
+        target = survivors[0]
+        native_id = group.links[target.system][0]
+        if policy is DeletePolicy.PROPAGATE and target.writes(self.entity):
+            group.ops.append(_Op(target, WriteKind.DELETE, native_id, None, None, {}))
+            group.drop_links.append((target.system, native_id))
+            group.drop_base = True
+            return
+        if policy is DeletePolicy.ARCHIVE and group.base is not None and "active" in group.base:
+            archived = {**group.base, "active": False}
+            group.new_base = archived
+            view = SideView(target.name, target.carried(self.entity),
+                            self._before(target, group), None)
+            outcome = MergeOutcome(archived, frozenset(), (), (), (), frozenset())
+            self._plan_side(group, target, view, outcome)
+
+    # --- writing and committing --------------------------------------------------------
+
+    def _write(self, groups: list[_Group]) -> None:
+        ctx = self.ctx
+        ops = [(group, op) for group in groups if group.done for op in group.ops]
+        if not ops:
+            return
+        intent_rows = [
+            {"entity": self.entity, "system": op.side.system, "global_id": group.gid,
+             "kind": op.kind.value, "reference": reference_for(group.gid),
+             "native_id": op.native_id, "payload_hash": op.seen_hash or ""}
+            for group, op in ops
+        ]
+        with ctx.tx() as tx:
+            self.intent_ids = tx.record_intents(ctx.scope, ctx.run_id, intent_rows)
+        ctx.boundary("intent.recorded")
+        self.results: dict[int, WriteResult] = {}
+        for side in ctx.sides():
+            mine = [(i, g, op) for i, (g, op) in enumerate(ops) if op.side is side]
+            for start in range(0, len(mine), side.caps.max_batch):
+                chunk = mine[start:start + side.caps.max_batch]
+                self._send(side, chunk)
+
+    def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
+        ctx = self.ctx
+        write_ops = [WriteOp(op.kind, reference_for(g.gid), op.payload, op.native_id)
+                     for _i, g, op in chunk]
+        if ctx.dry:
+            results = [WriteResult.done(op.native_id or f"(planned {g.gid[:8]})")
+                       for _i, g, op in chunk]
+            for _i, g, op in chunk:
+                ctx.report.planned.append(PlannedWrite(self.entity, side.name, op.kind.value,
+                                                       g.gid, op.native_id, op.changes))
+        else:
+            if not side.caps.upsert_by_reference:
+                write_ops = self._resolve_existing(side, write_ops)
+            ctx.boundary("write.sent")
+            results = ctx.call(f"write {side.system} {self.entity}",
+                               lambda: side.adapter.write_checked(self.entity, write_ops))
+            ctx.boundary("write.answered")
+        for (index, _g, _op), result in zip(chunk, results, strict=True):
+            self.results[index] = result
+
+    def _resolve_existing(self, side: Side, ops: list[WriteOp]) -> list[WriteOp]:
+        refs = [op.reference for op in ops if op.kind is WriteKind.CREATE]
+        if not refs:
+            return ops
+        found = self.ctx.call(f"find {side.system} {self.entity}",
+                              lambda: side.adapter.find_by_reference(self.entity, refs))
+        return [attrs.evolve(op, kind=WriteKind.UPDATE, native_id=found[op.reference].id)
+                if op.kind is WriteKind.CREATE and op.reference in found else op
+                for op in ops]
+
+    def _commit(self, groups: list[_Group]) -> None:
+        ctx = self.ctx
+        results = getattr(self, "results", {})
+        index = 0
+        link_rows: list[tuple[str, str, str, str, str | None]] = []
+        with ctx.tx() as tx:
+            for group in groups:
+                ok = group.done
+                for op in (group.ops if group.done else []):
+                    result = results.get(index)
+                    index += 1
+                    ok = self._record(tx, group, op, result, link_rows) and ok
+                self._settle(tx, group, ok)
+            tx.put_links(ctx.scope, link_rows)
+            if getattr(self, "intent_ids", None):
+                tx.close_intents(self.intent_ids)
+            if ctx.worker_id and not ctx.dry:
+                tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
+        ctx.boundary("state.commit")
+        ctx.progress(self.entity, "apply", len(groups))
+
+    def _record(self, tx: Tx, group: _Group, op: _Op, result: WriteResult | None,
+                link_rows: list[tuple[str, str, str, str, str | None]]) -> bool:
+        side_rep = self.rep.side(op.side.name)
+        if result is None or result.status.value == "retry":
+            side_rep.retried += 1
+            group.defer = f"retry: {result.reason if result else 'not sent'}"
+            return False
+        if result.status.value == "failed":
+            side_rep.failed += 1
+            side_rep.quarantined += 1
+            group.defer = f"{FAILED_NOTE} {op.side.system}: {result.reason}"
+            tx.quarantine(self.ctx.scope, [{
+                "entity": self.entity, "system": op.side.system,
+                "native_id": op.native_id or group.gid, "field": None,
+                "reason": f"write refused: {result.reason}",
+                "payload": json.dumps(op.payload, default=str, sort_keys=True)}])
+            return False
+        if op.kind is WriteKind.DELETE:
+            side_rep.deleted += 1
+            return True
+        if op.kind is WriteKind.CREATE:
+            side_rep.created += 1
+        else:
+            side_rep.updated += 1
+        assert result.native_id is not None
+        link_rows.append((self.entity, op.side.system, result.native_id, group.gid,
+                          op.seen_hash))
+        return True
+
+    def _settle(self, tx: Tx, group: _Group, ok: bool) -> None:
+        ctx = self.ctx
+        scope, entity = ctx.scope, self.entity
+        for system, native_id in group.drop_links:
+            if ok:
+                tx.drop_links(scope, entity, system, [native_id])
+        if not ok:
+            self.rep.deferred += 1
+            keys = [(s, r.native_id) for s, r in group.rows.items()]
+            tx.defer(scope, entity, keys, group.defer or "deferred")
+            return
+        for system, native_id, seen_hash in group.seen:
+            tx.put_links(scope, [(entity, system, native_id, group.gid, seen_hash)])
+        for side in ctx.sides():
+            row = group.rows.get(side.system)
+            if row is not None and row.data is not None and side.system in group.links:
+                wrote = any(op.side is side for op in group.ops)
+                if not wrote:
+                    tx.put_links(scope, [(entity, side.system, row.native_id, group.gid,
+                                          fingerprint(row.data))])
+            elif row is not None and row.data is not None and not row.deleted:
+                tx.put_links(scope, [(entity, side.system, row.native_id, group.gid,
+                                      fingerprint(row.data))])
+        if group.drop_base:
+            tx.drop_bases(scope, entity, [group.gid])
+        elif group.new_base is not None:
+            text = dumps(group.new_base)
+            tx.put_bases(scope, entity, [(group.gid, text, fingerprint(text))])
+        tx.unstage(scope, entity, list((s, r.native_id) for s, r in group.rows.items()))
+        if group.derived:
+            tx.stage(scope, group.derived)
+        self._record_outcome(tx, group)
+
+    def _record_outcome(self, tx: Tx, group: _Group) -> None:
+        outcome = group.outcome
+        for conflict_id in group.settle:
+            tx.set_conflict(conflict_id, "applied")
+            self.rep.conflicts_settled += 1
+        if outcome is None:
+            return
+        self.rep.merged += 1
+        audit = [{"entity": self.entity, "global_id": group.gid, "field": c.field,
+                  "old": json.dumps(c.old, default=str), "new": json.dumps(c.new, default=str),
+                  "origin": c.origin, "rule": c.rule}
+                 for c in outcome.changes if group.base is not None or c.origin != "crm"
+                 or True]
+        tx.audit(self.ctx.scope, self.ctx.run_id, audit)
+        for change in outcome.changes:
+            if change.rule.startswith(("owner", "latest", "function")):
+                counts = self.rep.conflicts_resolved_by_rule
+                counts[change.rule] = counts.get(change.rule, 0) + 1
+        for conflict in outcome.conflicts:
+            tx.add_conflict(self.ctx.scope, kind="field", entity=self.entity,
+                            global_id=group.gid, field=conflict.field, base=conflict.base,
+                            crm=conflict.crm, erp=conflict.erp, detail={"reason": conflict.reason})
+            self.rep.conflicts_parked += 1
+
+
+_ABSENT: Any = object()
+
+
+class _Wait(Exception):  # noqa: N818 - internal signal, not an error
+    """A group must wait for a parent record."""
+
+
+def _resolutions(tx: Tx, scope: str, entity: str, gids: Sequence[str]
+                 ) -> dict[str, dict[str, tuple[Any, int]]]:
+    wanted = set(gids)
+    found: dict[str, dict[str, tuple[Any, int]]] = {}
+    for conflict in tx.conflicts(scope, status="resolved"):
+        if conflict.kind == "field" and conflict.entity == entity and conflict.global_id in wanted:
+            value = (conflict.resolution or {}).get("value")
+            found.setdefault(conflict.global_id, {})[conflict.field] = (value, conflict.id)
+    return found

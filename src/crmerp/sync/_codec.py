@@ -1,0 +1,105 @@
+"""Canonical records as plain JSON dicts: projection, hashing, reference rewriting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crmerp.models import ENTITY_MODELS, CanonicalModel, Reference
+
+__all__ = [
+    "deterministic_id",
+    "dumps",
+    "fingerprint",
+    "project",
+    "rewrite_refs",
+    "collect_refs",
+]
+
+_NAMESPACE = uuid.UUID("6f1c1b52-3d0c-4c9a-9a57-0c6f0e1f4a11")
+_SKIP = frozenset({"id", "updated_at"})
+
+
+def deterministic_id(scope: str, entity: str, system: str, native_id: str) -> str:
+    """The global id of a record first seen on ``system``: the same on every run, so a
+    re-read after a crash or a restored backup finds the same id (and reference)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}"))
+
+
+def project(model: CanonicalModel, carried: frozenset[str]) -> dict[str, Any]:
+    """The JSON form of the fields a system carries (no id, no ``updated_at``)."""
+    return model.model_dump(mode="json", include=set(carried - _SKIP))
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """Canonical JSON text: sorted keys, no spaces; equal data gives equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(text: str) -> str:
+    """A short content hash of canonical JSON text."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def references(entity: str) -> tuple[Reference, ...]:
+    """Reference fields of an entity's model."""
+    model = ENTITY_MODELS.get(entity)
+    return model.references if model is not None else ()
+
+
+def collect_refs(entity: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(entity, id)`` of every reference in ``data``."""
+    found: list[tuple[str, str]] = []
+    for ref in references(entity):
+
+        def note(value: str, target: str = ref.entity) -> str:
+            found.append((target, value))
+            return value
+
+        _walk(_copy(data), ref.path, note)
+    return found
+
+
+def rewrite_refs(
+    entity: str, data: Mapping[str, Any], translate: Callable[[str, str], str | None]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A copy of ``data`` with references translated; also the ones that could not be."""
+    missing: list[tuple[str, str]] = []
+    out = _copy(data)
+    for ref in references(entity):
+
+        def swap(value: str, target: str = ref.entity) -> str:
+            new = translate(target, value)
+            if new is None:
+                missing.append((target, value))
+                return value
+            return new
+
+        _walk(out, ref.path, swap)
+    return out, missing
+
+
+def _copy(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
+def _walk(data: Any, path: tuple[str, ...], fn: Callable[[str], Any]) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _walk(item, path, fn)
+        return
+    if not isinstance(data, dict) or path[0] not in data:
+        return
+    if len(path) == 1:
+        value = data[path[0]]
+        if isinstance(value, str):
+            data[path[0]] = fn(value)
+        return
+    _walk(data[path[0]], path[1:], fn)

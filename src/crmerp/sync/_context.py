@@ -1,0 +1,106 @@
+"""Per-run context shared by the pull and apply phases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection
+
+from crmerp.adapters import Adapter, Capabilities
+from crmerp.match import Matcher
+from crmerp.state import StateStore, Tx
+from crmerp.sync._report import SyncReport
+from crmerp.sync._retry import Retrier
+from crmerp.sync._rules import Rules
+
+__all__ = ["RunContext", "Side"]
+
+
+@attrs.define
+class Side:
+    """One of the two systems in a run."""
+
+    name: str
+    adapter: Adapter
+    caps: Capabilities
+
+    @property
+    def system(self) -> str:
+        """The adapter's system name, as used in the state."""
+        return self.adapter.system
+
+    def reads(self, entity: str) -> bool:
+        """True when this side can be read for ``entity``."""
+        return entity in self.caps.readable and entity in self.adapter.mappings
+
+    def writes(self, entity: str) -> bool:
+        """True when this side can be written for ``entity``."""
+        return entity in self.caps.writable and entity in self.adapter.mappings
+
+    def carried(self, entity: str) -> frozenset[str]:
+        """Canonical fields this side holds for ``entity``."""
+        if entity not in self.adapter.mappings:
+            return frozenset()
+        return self.adapter.mapping(entity).carried
+
+
+@attrs.define
+class RunContext:
+    """Everything one run needs: sides, state, rules, report, and the run's mode."""
+
+    scope: str
+    run_id: str
+    crm: Side
+    erp: Side
+    state: StateStore
+    rules: Rules
+    matcher: Matcher | None
+    report: SyncReport
+    retrier: Retrier
+    batch_size: int
+    worker_id: str
+    lease_ttl: timedelta
+    boundary: Callable[[str], None]
+    progress: Callable[[str, str, int], None]
+    dry_conn: Connection | None = None
+
+    @property
+    def dry(self) -> bool:
+        """True for a plan: nothing is written, the state is rolled back."""
+        return self.dry_conn is not None
+
+    def sides(self) -> tuple[Side, Side]:
+        """Both sides, CRM first."""
+        return (self.crm, self.erp)
+
+    def side(self, name: str) -> Side:
+        """The side called ``name``."""
+        return self.crm if name == "crm" else self.erp
+
+    def side_of(self, system: str) -> Side | None:
+        """The side whose adapter is ``system``."""
+        for side in self.sides():
+            if side.system == system:
+                return side
+        return None
+
+    def other(self, side: Side) -> Side:
+        """The side that is not ``side``."""
+        return self.erp if side is self.crm else self.crm
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        """A state transaction; in a plan, part of the one transaction rolled back."""
+        if self.dry_conn is not None:
+            yield Tx(self.state, self.dry_conn)
+            return
+        with self.state.begin() as tx:
+            yield tx
+
+    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Call an adapter through the run's retry policy."""
+        return self.retrier.call(what, fn)

@@ -1,0 +1,132 @@
+"""Pull: read each side's changes since its cursor and stage them durably."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from crmerp._errors import AdapterError, DataError
+from crmerp.adapters import NativeRecord, Page, global_id_of
+from crmerp.state import InboxRow
+from crmerp.sync._codec import dumps, fingerprint, project
+from crmerp.sync._context import RunContext, Side
+
+__all__ = ["pull"]
+
+
+def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
+    """Stage every change of ``entity`` on ``side`` after its committed cursor.
+
+    Each page is staged and its cursor committed in one transaction, so a crash
+    re-reads at most one page and never skips one. ``full`` reads from the start
+    and, once the read completes, finds deletes by comparing ids with the links.
+    """
+    rep = ctx.report.entity(entity).side(side.name)
+    with ctx.tx() as tx:
+        stored = tx.cursor(ctx.scope, side.system, entity)
+    rep.cursor_before = stored
+    feed = side.caps.change_feed
+    start = None if full else stored
+    seen: set[str] | None = set() if start is None and (full or not feed) else None
+    cursor = start
+    while True:
+        page = _read(ctx, entity, side, cursor)
+        ctx.boundary("page.read")
+        staged, bad = _translate(ctx, entity, side, page.records, seen)
+        ctx.boundary("translate")
+        keep = page.cursor if (page.more or feed) else None
+        with ctx.tx() as tx:
+            tx.stage(ctx.scope, staged)
+            tx.quarantine(ctx.scope, bad)
+            tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
+            tx.set_cursor(ctx.scope, side.system, entity, keep)
+            if ctx.worker_id and not ctx.dry:
+                tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
+        ctx.boundary("state.commit")
+        rep.cursor_after = keep
+        ctx.progress(entity, f"read {side.name}", len(page.records))
+        if not page.more:
+            break
+        if page.cursor == cursor:
+            raise AdapterError(f"{side.system} {entity} read does not advance its cursor")
+        cursor = page.cursor
+    if seen is not None:
+        _stage_vanished(ctx, entity, side, seen)
+
+
+def _read(ctx: RunContext, entity: str, side: Side, cursor: str | None) -> Page:
+    def call() -> Page:
+        return side.adapter.read_page(entity, cursor, limit=side.caps.page_size)
+
+    page: Page = ctx.call(f"read {side.system} {entity}", call)
+    return page
+
+
+def _translate(
+    ctx: RunContext, entity: str, side: Side, records: Sequence[NativeRecord],
+    seen: set[str] | None,
+) -> tuple[list[InboxRow], list[dict[str, Any]]]:
+    rep = ctx.report.entity(entity)
+    side_rep = rep.side(side.name)
+    mapping = side.adapter.mapping(entity)
+    carried = mapping.carried
+    with ctx.tx() as tx:
+        known = tx.links_by_native(ctx.scope, entity, side.system, [r.id for r in records])
+    staged: list[InboxRow] = []
+    bad: list[dict[str, Any]] = []
+    for record in records:
+        side_rep.pulled += 1
+        if seen is not None:
+            seen.add(record.id)
+        link = known.get(record.id)
+        global_id = link[0] if link else global_id_of(record.reference)
+        if record.deleted:
+            if link:
+                staged.append(InboxRow(entity, side.system, record.id, global_id, None,
+                                       record.stamp, deleted=True))
+            continue
+        try:
+            model = side.adapter.to_canonical(entity, record)
+        except DataError as exc:
+            side_rep.quarantined += 1
+            bad.append(_quarantine_row(entity, side, record, exc))
+            continue
+        unknown = mapping.unknown_keys(record.payload)
+        if unknown:
+            known_list = rep.unknown_native_fields.setdefault(side.name, [])
+            known_list.extend(sorted(unknown - set(known_list)))
+        text = dumps(project(model, carried))
+        if link is not None and link[1] == fingerprint(text):
+            if side.caps.change_feed:
+                side_rep.echoes += 1
+            else:
+                side_rep.unchanged += 1
+            continue
+        side_rep.staged += 1
+        staged.append(InboxRow(entity, side.system, record.id, global_id, text, record.stamp))
+    return staged, bad
+
+
+def _quarantine_row(entity: str, side: Side, record: NativeRecord, exc: DataError
+                    ) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "system": side.system,
+        "native_id": record.id,
+        "field": exc.field,
+        "reason": str(exc),
+        "payload": json.dumps(dict(record.payload), default=str, sort_keys=True)[:100_000],
+    }
+
+
+def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:
+    """After a complete read, linked records the read did not return were deleted."""
+    with ctx.tx() as tx:
+        gone = [nid for nid in tx.iter_native_ids(ctx.scope, entity, side.system)
+                if nid not in seen]
+        if not gone:
+            return
+        links = tx.links_by_native(ctx.scope, entity, side.system, gone)
+        tx.stage(ctx.scope, [InboxRow(entity, side.system, nid, links[nid][0], None, None,
+                                      deleted=True) for nid in gone if nid in links])
