@@ -215,11 +215,14 @@ class _Locator:
         self.path = path
 
     def line_of(self, key: str) -> int | None:
-        leaf = key.split(".")[-1]
-        pattern = re.compile(rf"(^|[\s\[.{{,]){re.escape(leaf)}\s*[=\].]")
-        for number, line in enumerate(self.lines, start=1):
-            if pattern.search(line):
-                return number
+        """The line of the key's last part, else of its nearest parent that is there."""
+        parts = key.split(".")
+        while parts:
+            pattern = re.compile(rf"(^|[\s\[.{{,]){re.escape(parts[-1])}\s*[=\].]")
+            for number, line in enumerate(self.lines, start=1):
+                if pattern.search(line):
+                    return number
+            parts.pop()
         return None
 
     def error(self, message: str, key: str) -> ConfigError:
