@@ -87,7 +87,7 @@ def _check_integrity(conn: Any, engine: Engine) -> None:
 def _check_version(conn: Any, tables: set[str]) -> None:
     if meta.name not in tables:
         raise StateCorrupt("state has crmerp tables but no crmerp_meta: damaged or foreign")
-    rows = dict(conn.execute(select(meta.c.key, meta.c.value)).tuples().all())
+    rows = {r[0]: r[1] for r in conn.execute(select(meta.c.key, meta.c.value))}
     if "schema_version" not in rows:
         raise StateCorrupt("state has no schema_version: damaged")
     version = int(rows["schema_version"])

@@ -1,0 +1,66 @@
+"""Shared fixtures: state URLs for SQLite and, where it runs, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_DSN = os.environ.get("CRMERP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[postgres]')"
+    try:
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_DSN} is not reachable: {exc}"
+
+
+_PG_PROBLEM: str | None | bool = False
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL, or fail when CRMERP_REQUIRE_POSTGRES=1."""
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _postgres_available()
+    if _PG_PROBLEM:
+        if os.environ.get("CRMERP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CRMERP_REQUIRE_POSTGRES=1 but {_PG_PROBLEM}")
+        pytest.skip(str(_PG_PROBLEM))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL state URL with its own empty schema, dropped afterwards."""
+    require_postgres()
+    import psycopg
+
+    schema = f"crmerp_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_DSN}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A SQLite state URL in a fresh temporary directory."""
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest) -> str:
+    """Each state backend in turn."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
