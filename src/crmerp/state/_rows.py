@@ -12,7 +12,11 @@ __all__ = ["ConflictRecord", "InboxRow", "IntentRow", "QuarantineRecord"]
 
 @attrs.frozen
 class InboxRow:
-    """A pulled change waiting to be merged and written (durable across crashes)."""
+    """A pulled change waiting to be merged and written (durable across crashes).
+
+    ``new`` marks a record no link or stamped reference ties to a global id yet:
+    the matcher may still pair it with a new record of the other system.
+    """
 
     entity: str
     system: str
@@ -21,6 +25,7 @@ class InboxRow:
     data: str | None
     stamp: datetime | None
     deleted: bool = False
+    new: bool = False
     attempts: int = 0
     note: str | None = None
 

@@ -71,8 +71,10 @@ inbox = Table(
     Column("data", Text, nullable=True),
     Column("stamp", DateTime(timezone=True), nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("new", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("note", Text, nullable=True),
+    Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 
 intents = Table(

@@ -329,11 +329,11 @@ class Tx:
         payload = [
             {"scope": scope, "entity": r.entity, "system": r.system, "native_id": r.native_id,
              "global_id": r.global_id, "data": r.data, "stamp": r.stamp, "deleted": r.deleted,
-             "attempts": 0, "note": None}
+             "new": r.new, "attempts": 0, "note": r.note}
             for r in rows
         ]
         self._upsert(inbox, payload, ["scope", "entity", "system", "native_id"],
-                     ["global_id", "data", "stamp", "deleted", "attempts", "note"])
+                     ["global_id", "data", "stamp", "deleted", "new", "attempts", "note"])
 
     def inbox_page(
         self, scope: str, entity: str, after: tuple[str, str] | None, limit: int
@@ -363,22 +363,32 @@ class Tx:
             .order_by(inbox.c.global_id, inbox.c.system))
         return [_inbox_row(r) for r in rows]
 
-    def unlinked(self, scope: str, entity: str) -> Iterator[InboxRow]:
-        """Staged rows that have no global id yet (new records to match or create)."""
+    def new_counts(self, scope: str, entity: str) -> dict[str, int]:
+        """Number of new (unlinked) staged records per system."""
+        rows = self.conn.execute(
+            select(inbox.c.system, func.count()).where(
+                inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.new.is_(True),
+                inbox.c.deleted.is_(False)).group_by(inbox.c.system))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def new_rows(self, scope: str, entity: str, system: str) -> Iterator[InboxRow]:
+        """Staged records of ``system`` that no link ties to the other system yet."""
         result = self.conn.execution_options(yield_per=2000).execute(
             select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity,
-                                inbox.c.global_id.is_(None))
-            .order_by(inbox.c.system, inbox.c.native_id))
+                                inbox.c.system == system, inbox.c.new.is_(True),
+                                inbox.c.deleted.is_(False))
+            .order_by(inbox.c.native_id))
         for row in result:
             yield _inbox_row(row)
 
     def assign(self, scope: str, entity: str, rows: Sequence[tuple[str, str, str]],
                note: str | None = None) -> None:
-        """Give staged rows their global id: ``(system, native_id, global_id)``."""
+        """Give staged rows their global id, ``(system, native_id, global_id)``; they
+        are no longer new. ``note`` (a review hold) is set on them, or cleared."""
         stmt = (update(inbox).where(
             inbox.c.scope == scope, inbox.c.entity == entity,
             inbox.c.system == bindparam("b_system"), inbox.c.native_id == bindparam("b_native"),
-        ).values(global_id=bindparam("b_global"), note=note))
+        ).values(global_id=bindparam("b_global"), note=note, new=False))
         for chunk in _chunks(list(rows), 2000):
             self.conn.execute(stmt, [{"b_system": s, "b_native": n, "b_global": g}
                                      for s, n, g in chunk])
@@ -614,7 +624,7 @@ class Tx:
 
 def _inbox_row(r: Any) -> InboxRow:
     return InboxRow(r.entity, r.system, r.native_id, r.global_id, r.data, _aware(r.stamp),
-                    bool(r.deleted), r.attempts, r.note)
+                    bool(r.deleted), bool(r.new), r.attempts, r.note)
 
 
 def _conflict(row: Any) -> ConflictRecord:

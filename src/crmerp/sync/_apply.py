@@ -544,11 +544,16 @@ class _Batch:
         if outcome is None:
             return
         self.rep.merged += 1
-        audit = [{"entity": self.entity, "global_id": group.gid, "field": c.field,
-                  "old": json.dumps(c.old, default=str), "new": json.dumps(c.new, default=str),
-                  "origin": c.origin, "rule": c.rule}
-                 for c in outcome.changes if group.base is not None or c.origin != "crm"
-                 or True]
+        if group.base is None:
+            origins = sorted({c.origin for c in outcome.changes}) or ["engine"]
+            audit = [{"entity": self.entity, "global_id": group.gid, "field": "*",
+                      "old": None, "new": None, "origin": "+".join(origins),
+                      "rule": "first-seen"}]
+        else:
+            audit = [{"entity": self.entity, "global_id": group.gid, "field": c.field,
+                      "old": json.dumps(c.old, default=str),
+                      "new": json.dumps(c.new, default=str), "origin": c.origin,
+                      "rule": c.rule} for c in outcome.changes]
         tx.audit(self.ctx.scope, self.ctx.run_id, audit)
         for change in outcome.changes:
             if change.rule.startswith(("owner", "latest", "function")):

@@ -1,4 +1,11 @@
-"""Link: give every staged record a global id, matching new records across systems."""
+"""Link: pair new records across the systems before anything is created.
+
+Every staged record already carries a global id: its link's, the one in the
+reference crmerp stamped on it, or a deterministic id of its own. Records no
+link ties yet are *new*; when both systems have new records the matcher pairs
+them: a pair shares the CRM record's id, a pair in the review band is held back
+as a match conflict, and the rest keep their own ids and get created.
+"""
 
 from __future__ import annotations
 
@@ -15,77 +22,57 @@ REVIEW_NOTE = "review:"
 
 
 def link_new(ctx: RunContext, entity: str) -> None:
-    """Assign global ids to staged records that have none.
-
-    Records on both sides that the matcher pairs share one global id (derived from
-    the CRM record, so a rerun gives the same id); pairs in the review band are
-    held back as match conflicts; every other record gets its own deterministic id.
-    """
-    with ctx.tx() as tx:
-        rows = [r for r in tx.unlinked(ctx.scope, entity)
-                if not (r.note or "").startswith(REVIEW_NOTE)]
-    if not rows:
+    """Match new records of ``entity`` across the two systems."""
+    if ctx.matcher is None:
         return
-    by_system: dict[str, list[InboxRow]] = {}
-    for row in rows:
-        by_system.setdefault(row.system, []).append(row)
-    crm_rows = by_system.get(ctx.crm.system, [])
-    erp_rows = by_system.get(ctx.erp.system, [])
-    assigned: list[tuple[str, str, str]] = []
-    held: set[tuple[str, str]] = set()
-    if ctx.matcher is not None and crm_rows and erp_rows and not all(r.deleted for r in rows):
-        assigned, held = _match(ctx, entity, crm_rows, erp_rows)
-    paired = {(s, n) for s, n, _ in assigned} | held
-    for row in rows:
-        if (row.system, row.native_id) not in paired:
-            gid = deterministic_id(ctx.scope, entity, row.system, row.native_id)
-            assigned.append((row.system, row.native_id, gid))
     with ctx.tx() as tx:
-        tx.assign(ctx.scope, entity, assigned)
+        counts = tx.new_counts(ctx.scope, entity)
+    if not counts.get(ctx.crm.system) or not counts.get(ctx.erp.system):
+        return
+    with ctx.tx() as tx:
+        crm_rows = [r for r in tx.new_rows(ctx.scope, entity, ctx.crm.system)
+                    if not (r.note or "").startswith(REVIEW_NOTE)]
+        erp_rows = [r for r in tx.new_rows(ctx.scope, entity, ctx.erp.system)
+                    if not (r.note or "").startswith(REVIEW_NOTE)]
+    if crm_rows and erp_rows:
+        _match(ctx, entity, crm_rows, erp_rows)
 
 
 def _models(entity: str, rows: list[InboxRow]) -> list[CanonicalModel]:
     model = ENTITY_MODELS[entity]
-    out = []
-    for row in rows:
-        if row.data is None or row.deleted:
-            continue
-        out.append(model.model_validate({**json.loads(row.data), "id": row.native_id}))
-    return out
+    return [model.model_validate({**json.loads(row.data), "id": row.native_id})
+            for row in rows if row.data is not None]
 
 
-def _match(
-    ctx: RunContext, entity: str, crm_rows: list[InboxRow], erp_rows: list[InboxRow]
-) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
+def _match(ctx: RunContext, entity: str, crm_rows: list[InboxRow],
+           erp_rows: list[InboxRow]) -> None:
     assert ctx.matcher is not None
     with ctx.tx() as tx:
         rejected = frozenset(tx.match_decisions(ctx.scope, entity, "rejected"))
     decisions = ctx.matcher.match(entity, _models(entity, crm_rows), _models(entity, erp_rows),
                                   rejected)
     rep = ctx.report.entity(entity)
-    assigned: list[tuple[str, str, str]] = []
+    paired: list[tuple[str, str, str]] = []
     for crm_id, erp_id in decisions.links:
         gid = deterministic_id(ctx.scope, entity, ctx.crm.system, crm_id)
-        assigned += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
+        paired += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
         rep.linked_by_match += 1
-    held: set[tuple[str, str]] = set()
-    linked = {(s, n) for s, n, _ in assigned}
+    taken = {(s, n) for s, n, _g in paired}
     with ctx.tx() as tx:
+        tx.assign(ctx.scope, entity, paired)
         for item in decisions.reviews:
             keys = {(ctx.crm.system, item.crm_id), (ctx.erp.system, item.erp_id)}
-            if keys & (linked | held):
+            if keys & taken:
                 continue
+            taken |= keys
             gid = deterministic_id(ctx.scope, entity, ctx.crm.system, item.crm_id)
             conflict_id = tx.add_conflict(
                 ctx.scope, kind="match", entity=entity, global_id=gid, field="(match)",
                 base=None, crm=item.crm_id, erp=item.erp_id,
                 detail={"score": item.score, "explanation": [list(e) for e in item.explanation]},
             )
-            note = f"{REVIEW_NOTE}{conflict_id}"
-            tx.assign(ctx.scope, entity, [(ctx.crm.system, item.crm_id, None)],  # type: ignore[list-item]
-                      note=note)
-            tx.assign(ctx.scope, entity, [(ctx.erp.system, item.erp_id, None)],  # type: ignore[list-item]
-                      note=note)
-            held |= keys
+            hold = f"{REVIEW_NOTE}{conflict_id}"
+            for system, native_id in keys:
+                own = deterministic_id(ctx.scope, entity, system, native_id)
+                tx.assign(ctx.scope, entity, [(system, native_id, own)], note=hold)
             rep.sent_to_review += 1
-    return assigned, held

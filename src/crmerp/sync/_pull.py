@@ -9,7 +9,7 @@ from typing import Any
 from crmerp._errors import AdapterError, DataError
 from crmerp.adapters import NativeRecord, Page, global_id_of
 from crmerp.state import InboxRow
-from crmerp.sync._codec import dumps, fingerprint, project
+from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
 
 __all__ = ["pull"]
@@ -81,6 +81,9 @@ def _translate(
             seen.add(record.id)
         link = known.get(record.id)
         global_id = link[0] if link else global_id_of(record.reference)
+        new = global_id is None
+        if global_id is None:
+            global_id = deterministic_id(ctx.scope, entity, side.system, record.id)
         if record.deleted:
             if link:
                 staged.append(InboxRow(entity, side.system, record.id, global_id, None,
@@ -104,7 +107,8 @@ def _translate(
                 side_rep.unchanged += 1
             continue
         side_rep.staged += 1
-        staged.append(InboxRow(entity, side.system, record.id, global_id, text, record.stamp))
+        staged.append(InboxRow(entity, side.system, record.id, global_id, text, record.stamp,
+                               new=new))
     return staged, bad
 
 
