@@ -77,10 +77,14 @@ class ExactKeyMatcher:
     def __init__(
         self, keys: dict[str, Callable[[CanonicalModel], Iterable[str]]] | None = None
     ) -> None:
-        self.keys = keys if keys is not None else {
-            "customer": _customer_keys,
-            "product": _product_keys,
-        }
+        self.keys = (
+            keys
+            if keys is not None
+            else {
+                "customer": _customer_keys,
+                "product": _product_keys,
+            }
+        )
 
     def match(
         self,

@@ -1,0 +1,75 @@
+"""Benchmark of crmerp.match on synthetic CRM and ERP customers with known true links.
+
+Run from the repository root::
+
+    python benchmarks/match.py            # 5,000 and 100,000 customers per system
+    python benchmarks/match.py 20000      # other sizes
+
+For each size it prints precision, recall and F1 of the auto-links, blocking
+recall (the share of true pairs that blocking proposed at all), the pairs
+compared, the review items, wall time of matching (data generation excluded)
+and the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.match.synthetic import customer_systems
+
+from crmerp.match import ProbabilisticMatcher, Thresholds, decide
+
+
+def _run(size: int, seed: int, thresholds: Thresholds) -> None:
+    started = time.perf_counter()
+    systems = customer_systems(size, seed=seed)
+    generated = time.perf_counter() - started
+    matcher = ProbabilisticMatcher(thresholds)
+    started = time.perf_counter()
+    linkage = matcher.link("customer", systems.crm, systems.erp)
+    assert linkage is not None
+    decisions = decide(linkage.pairs, thresholds)
+    elapsed = time.perf_counter() - started
+    truth = systems.truth
+    links = set(decisions.links)
+    correct = len(links & truth)
+    precision = correct / len(links) if links else 1.0
+    recall = correct / len(truth)
+    f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
+    proposed = {(p.left, p.right) for p in linkage.pairs}
+    reviews_true = sum((r.crm_id, r.erp_id) in truth for r in decisions.reviews)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{size:,} x {size:,} customers, {len(truth):,} true links (seed {seed})")
+    print(f"  auto-link   precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}")
+    print(f"              {len(links):,} links, {len(links) - correct} wrong")
+    print(f"  blocking    recall {len(proposed & truth) / len(truth):.4f}")
+    per_record = linkage.candidates / size
+    print(f"              {linkage.candidates:,} pairs compared ({per_record:.1f} per record)")
+    print(f"  review      {len(decisions.reviews):,} items, {reviews_true:,} of them true pairs")
+    print(f"  recall with reviews confirmed {(correct + reviews_true) / len(truth):.4f}")
+    print(f"  wall time   {elapsed:.2f} s matching ({generated:.1f} s generating data)")
+    print(f"  peak RSS    {peak_mib:,.0f} MiB")
+    print(f"  estimated   {linkage.parameters.expected_matches:,.0f} true matches")
+
+
+def main() -> None:
+    """Parse the command line and run each size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[5_000, 100_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--link", type=float, default=Thresholds().link)
+    parser.add_argument("--review", type=float, default=Thresholds().review)
+    args = parser.parse_args()
+    thresholds = Thresholds(link=args.link, review=args.review)
+    for size in args.sizes:
+        _run(size, args.seed, thresholds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""How customers are matched: features, comparisons and blocking keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+from rapidfuzz.distance import JaroWinkler
+
+from crmerp.match._addresses import AddressKey, normalize_address
+from crmerp.match._comparators import NULL, AnyShared, Exact, Similarity
+from crmerp.match._identifiers import FREEMAIL_DOMAINS, email_key, phone_key, tax_id_key
+from crmerp.match._names import normalize_company_name, normalize_person_name
+from crmerp.match._spec import Comparison, Features, MatchSpec
+from crmerp.models import Customer, CustomerKind
+
+__all__ = [
+    "AddressComparator",
+    "EmailComparator",
+    "customer_blocking_keys",
+    "customer_features",
+    "customer_spec",
+]
+
+
+@attrs.frozen
+class EmailComparator:
+    """Emails: an address in common, else a company domain in common, else different.
+
+    Values are ``(addresses, company_domains)`` pairs of sets; free-mail domains
+    are left out of the domains by :func:`customer_features`.
+    """
+
+    levels: tuple[str, ...] = ("same address", "same domain", "different")
+
+    def exact_keys(self, value: tuple[frozenset[str], frozenset[str]]) -> frozenset[str]:
+        """Addresses, any of which shared puts a pair in the first level."""
+        return value[0]
+
+    def __call__(self, a: tuple[frozenset[str], frozenset[str]], b: Any, /) -> int:
+        """The level of ``a`` against ``b``."""
+        if not a[0] or not b[0]:
+            return NULL
+        if not a[0].isdisjoint(b[0]):
+            return 0
+        return 2 if a[1].isdisjoint(b[1]) else 1
+
+
+@attrs.frozen
+class AddressComparator:
+    """Addresses: same, same street, same postcode, same city, or different.
+
+    Customers with several addresses are compared on their closest pair. A
+    street and a city written into each other's fields still compare, since
+    the street level also accepts the street found in the other's city.
+    """
+
+    street_threshold: float = 0.9
+    levels: tuple[str, ...] = ("same", "same street", "same postcode", "same city", "different")
+
+    def __call__(self, a: tuple[AddressKey, ...], b: tuple[AddressKey, ...], /) -> int:
+        """The level of the closest addresses of ``a`` and ``b``."""
+        if not a or not b:
+            return NULL
+        return min(self._pair(x, y) for x in a for y in b)
+
+    def _pair(self, a: AddressKey, b: AddressKey) -> int:
+        if a.country and b.country and a.country != b.country:
+            return 4
+        same_postcode = bool(a.postcode) and a.postcode == b.postcode
+        if a.number and a.number == b.number and self._street(a, b):
+            return 0 if same_postcode or a.city == b.city else 1
+        if same_postcode:
+            return 2
+        if a.city and b.city and JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92:
+            return 3
+        return 4
+
+    def _street(self, a: AddressKey, b: AddressKey) -> bool:
+        similar = JaroWinkler.normalized_similarity
+        if a.street and b.street and similar(a.street, b.street) >= self.street_threshold:
+            return True
+        return bool(a.street and a.street == b.city.replace(" ", "")) or bool(
+            b.street and b.street == a.city.replace(" ", "")
+        )
+
+
+def customer_features(customer: Customer) -> Features:
+    """The normalised values of a customer that matching compares."""
+    if customer.kind is CustomerKind.PERSON:
+        name, legal_form = normalize_person_name(customer.name), None
+    else:
+        company = normalize_company_name(customer.name)
+        name, legal_form = company.key, company.legal_form
+    emails = [email_key(e) for e in customer.emails]
+    for contact in customer.contacts:
+        if contact.email:
+            emails.append(email_key(contact.email))
+    phones = [p.number for p in customer.phones]
+    phones += [c.phone.number for c in customer.contacts if c.phone]
+    addresses = tuple(
+        key
+        for a in customer.addresses
+        if not (key := normalize_address(a.street, a.postcode, a.city, a.country)).is_empty()
+    )
+    return {
+        "name": name,
+        "legal_form": legal_form,
+        "tax_id": tax_id_key(customer.tax_id) if customer.tax_id else None,
+        "emails": (
+            frozenset(address for address, _ in emails),
+            frozenset(domain for _, domain in emails if domain not in FREEMAIL_DOMAINS),
+        ),
+        "phones": frozenset(k for p in phones if len(k := phone_key(p)) >= 6),
+        "address": addresses,
+        "contacts": frozenset(normalize_person_name(c.name) for c in customer.contacts),
+    }
+
+
+def customer_blocking_keys(features: Features) -> Iterator[str]:
+    """Blocks a customer falls in: shared identifiers, name, and address parts."""
+    name: str = features["name"]
+    if features["tax_id"]:
+        yield f"t:{features['tax_id']}"
+    addresses, domains = features["emails"]
+    yield from (f"e:{a}" for a in addresses)
+    yield from (f"d:{d}" for d in domains)
+    yield from (f"p:{p}" for p in features["phones"])
+    words = sorted(name.split())
+    if name:
+        yield f"n:{name}"
+        yield f"w:{' '.join(words)}"
+        yield f"w3:{' '.join(w[:3] for w in words)}"
+    first = name.split()[0] if name else ""
+    for address in features["address"]:
+        if address.postcode and address.number:
+            yield f"a:{address.postcode}:{address.number}"
+        if address.postcode and address.street:
+            yield f"b:{address.postcode}:{address.street[:4]}"
+        if address.street and address.number:
+            yield f"s:{address.street[:6]}:{address.number}:{address.city[:3]}"
+        if first:
+            yield f"f:{first}:{address.postcode or address.city}"
+
+
+def customer_spec() -> MatchSpec:
+    """The default way customers are matched.
+
+    Comparisons: name (Jaro-Winkler), legal form, tax id, emails, phones, address
+    and contact persons. Starting m and u are typical of business data; estimation
+    replaces them with what the data shows.
+    """
+    return MatchSpec(
+        entity="customer",
+        features=customer_features,
+        comparisons=(
+            Comparison(
+                "name",
+                Similarity((0.95, 0.88)),
+                m=(0.7, 0.15, 0.08, 0.07),
+                u=(0.0005, 0.001, 0.01, 0.9885),
+            ),
+            Comparison("legal_form", Exact(), m=(0.9, 0.1), u=(0.3, 0.7)),
+            Comparison("tax_id", Exact(), m=(0.95, 0.05), u=(0.0001, 0.9999)),
+            Comparison("emails", EmailComparator(), m=(0.6, 0.2, 0.2), u=(0.0001, 0.001, 0.9989)),
+            Comparison("phones", AnyShared(), m=(0.7, 0.3), u=(0.0001, 0.9999)),
+            Comparison(
+                "address",
+                AddressComparator(),
+                m=(0.65, 0.15, 0.08, 0.07, 0.05),
+                u=(0.0001, 0.0002, 0.002, 0.02, 0.9777),
+            ),
+            Comparison("contacts", AnyShared(), m=(0.5, 0.5), u=(0.001, 0.999)),
+        ),
+        blocking_keys=customer_blocking_keys,
+        sessions=(("name", "exact"), ("address", "same")),
+    )

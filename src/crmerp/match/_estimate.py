@@ -1,0 +1,359 @@
+"""Fellegi-Sunter parameters and their estimation without labels.
+
+``u`` (how often unrelated records agree at each level) is measured on a seeded
+random sample of all pairs; for exact agreement, which a sample rarely sees, it
+is counted over all pairs from value frequencies instead. ``m`` (how often true
+matches agree) is fitted by expectation-maximisation in sessions: each session
+takes the candidate pairs that agree on one comparison (say, exactly the same
+name) and fits the other comparisons' m, with u held. Conditioning on one
+comparison leaves the others unbiased, which fitting on all blocked pairs
+would not. The sessions also tell how many true matches there are, and so the
+prior. Estimation is MAP: the spec's starting values act as a few
+pseudo-observations, so small inputs fall back on them. The same data always
+gives the same parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmerp._errors import UsageError
+from crmerp.match._comparators import NULL
+from crmerp.match._spec import Comparison, Features, MatchSpec
+
+__all__ = ["Override", "Parameters", "UEstimate", "estimate", "measure_u"]
+
+_PSEUDO_PAIRS = 10.0
+_FLOOR = 1e-12
+
+
+@attrs.frozen
+class Override:
+    """Fix m and/or u of one level of one comparison instead of estimating it.
+
+    >>> Override("tax_id", "exact", m=0.98, u=1e-7)
+    Override(comparison='tax_id', level='exact', m=0.98, u=1e-07)
+    """
+
+    comparison: str
+    level: str
+    m: float | None = None
+    u: float | None = None
+
+
+@attrs.frozen
+class Parameters:
+    """m and u per comparison level, and the prior chance that two records match.
+
+    ``prior`` is the chance that two records drawn at random, one from each
+    side, are the same entity. ``weight`` gives ``log2(m / u)``: what a level
+    adds to (or, when negative, takes from) a pair's match weight.
+    """
+
+    m: Mapping[str, tuple[float, ...]]
+    u: Mapping[str, tuple[float, ...]]
+    prior: float
+    expected_matches: float = 0.0
+
+    def weight(self, comparison: str, level: int) -> float:
+        """What ``level`` of ``comparison`` adds to the match weight; 0 for ``NULL``."""
+        if level == NULL:
+            return 0.0
+        return math.log2(self.m[comparison][level] / self.u[comparison][level])
+
+    def prior_weight(self) -> float:
+        """The prior odds of a match, in bits."""
+        return math.log2(self.prior / (1.0 - self.prior))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, for keeping learned parameters between runs."""
+        return {
+            "m": {k: list(v) for k, v in self.m.items()},
+            "u": {k: list(v) for k, v in self.u.items()},
+            "prior": self.prior,
+            "expected_matches": self.expected_matches,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Parameters:
+        """Read what :meth:`to_dict` wrote."""
+        return cls(
+            m={k: tuple(map(float, v)) for k, v in data["m"].items()},
+            u={k: tuple(map(float, v)) for k, v in data["u"].items()},
+            prior=float(data["prior"]),
+            expected_matches=float(data.get("expected_matches", 0.0)),
+        )
+
+
+@attrs.frozen
+class UEstimate:
+    """u measured on the data: per-level shares, plus exact-agreement counts.
+
+    ``exact_agreements`` counts, for comparisons whose comparator can tell, the
+    pairs among all ``total_pairs`` that agree exactly; true matches are among
+    them, and are taken out once their number is estimated.
+    """
+
+    u: dict[str, tuple[float, ...]]
+    exact_agreements: dict[str, float]
+    total_pairs: int
+
+
+def measure_u(
+    spec: MatchSpec,
+    left: Sequence[Features],
+    right: Sequence[Features] | None,
+    pairs: int,
+    seed: int = 0,
+) -> UEstimate:
+    """Measure u on ``pairs`` random pairs (all pairs when there are fewer).
+
+    ``right=None`` measures pairs within ``left`` (deduplication).
+    """
+    other = left if right is None else right
+    same = right is None
+    total = len(left) * (len(left) - 1) // 2 if same else len(left) * len(other)
+    counts = [[0.0] * len(c.levels) for c in spec.comparisons]
+    for i, j in _random_pairs(len(left), len(other), pairs, seed, same=same):
+        for k, level in enumerate(spec.compare(left[i], other[j])):
+            if level != NULL:
+                counts[k][level] += 1.0
+    u = {
+        c.name: _smoothed(counts[k], c.u, strength=_PSEUDO_PAIRS * 100)
+        for k, c in enumerate(spec.comparisons)
+    }
+    exact = {
+        c.name: _exact_agreements(c, left, right)
+        for c in spec.comparisons
+        if hasattr(c.comparator, "exact_keys")
+    }
+    return UEstimate(u, exact, total)
+
+
+def _exact_agreements(
+    comparison: Comparison, left: Sequence[Features], right: Sequence[Features] | None
+) -> float:
+    keys = comparison.comparator.exact_keys  # type: ignore[attr-defined]
+
+    def tally(records: Sequence[Features]) -> Counter[Hashable]:
+        return Counter(k for r in records for k in keys(r[comparison.feature]))
+
+    left_counts = tally(left)
+    if right is None:
+        return sum(n * (n - 1) / 2 for n in left_counts.values())
+    right_counts = tally(right)
+    return float(sum(n * right_counts[k] for k, n in left_counts.items() if k in right_counts))
+
+
+def _random_pairs(n: int, m: int, wanted: int, seed: int, *, same: bool) -> list[tuple[int, int]]:
+    total = n * (n - 1) // 2 if same else n * m
+    if total <= wanted:
+        if same:
+            return [(i, j) for i in range(n) for j in range(i + 1, n)]
+        return [(i, j) for i in range(n) for j in range(m)]
+    rng = random.Random(seed)
+    pairs: list[tuple[int, int]] = []
+    while len(pairs) < wanted:
+        i, j = rng.randrange(n), rng.randrange(m)
+        if not same or i != j:
+            pairs.append((i, j))
+    return pairs
+
+
+def _smoothed(
+    counts: Sequence[float], start: Sequence[float], strength: float
+) -> tuple[float, ...]:
+    total = sum(counts) + strength
+    return tuple(
+        max((c + strength * s) / total, _FLOOR) for c, s in zip(counts, start, strict=True)
+    )
+
+
+def estimate(
+    spec: MatchSpec,
+    patterns: Mapping[tuple[int, ...], int],
+    measured: UEstimate,
+    overrides: Sequence[Override] = (),
+    *,
+    prior: float | None = None,
+    default_matches: float | None = None,
+    min_session_pairs: int = 50,
+) -> Parameters:
+    """Fit m by EM sessions on the candidates' comparison vectors, and the prior.
+
+    ``patterns`` counts candidate pairs by comparison vector. ``prior``, when
+    given, is used as it is. Where no session has ``min_session_pairs`` pairs,
+    m keeps its starting values and ``default_matches`` (or a third of the
+    smaller side) stands for the number of true matches. Overridden levels keep
+    their values throughout.
+    """
+    pins = _pins(spec, overrides)
+    u = [measured.u[c.name] for c in spec.comparisons]
+    fitted: list[list[tuple[float, ...]]] = [[] for _ in spec.comparisons]
+    counts: list[tuple[int, int, float]] = []
+    for k, level in _session_levels(spec):
+        session = {p: n for p, n in patterns.items() if p[k] == level}
+        if sum(session.values()) < min_session_pairs:
+            continue
+        m, share = _em(spec, session, u, skip=k)
+        for other, values in enumerate(m):
+            if other != k:
+                fitted[other].append(values)
+        counts.append((k, level, share * sum(session.values())))
+    m_all = _pinned(
+        [_mean(found) if found else c.m for found, c in zip(fitted, spec.comparisons, strict=True)],
+        pins,
+        "m",
+    )
+    matches = _matches(counts, m_all, default_matches, measured.total_pairs)
+    u_all = _pinned(_corrected_u(spec, u, m_all, measured, matches), pins, "u")
+    share = prior if prior is not None else _clamp(matches / max(measured.total_pairs, 1))
+    names = [c.name for c in spec.comparisons]
+    return Parameters(
+        m=dict(zip(names, m_all, strict=True)),
+        u=dict(zip(names, u_all, strict=True)),
+        prior=share,
+        expected_matches=matches,
+    )
+
+
+def _session_levels(spec: MatchSpec) -> Iterable[tuple[int, int]]:
+    for name, level in spec.sessions:
+        comparison = spec.comparison(name)
+        yield spec.comparisons.index(comparison), comparison.levels.index(level)
+
+
+def _mean(values: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
+    return tuple(sum(column) / len(values) for column in zip(*values, strict=True))
+
+
+def _matches(
+    counts: Sequence[tuple[int, int, float]],
+    m: Sequence[tuple[float, ...]],
+    default: float | None,
+    total_pairs: int,
+) -> float:
+    # A session saw the matches that agree on its comparison: divide by that share.
+    estimates = [found / m[k][level] for k, level, found in counts]
+    if estimates:
+        return sum(estimates) / len(estimates)
+    if default is not None:
+        return default
+    return max(1.0, math.sqrt(total_pairs) / 3)
+
+
+def _corrected_u(
+    spec: MatchSpec,
+    u: Sequence[tuple[float, ...]],
+    m: Sequence[tuple[float, ...]],
+    measured: UEstimate,
+    matches: float,
+) -> list[tuple[float, ...]]:
+    result = []
+    strength = _PSEUDO_PAIRS * 100
+    for k, c in enumerate(spec.comparisons):
+        agreements = measured.exact_agreements.get(c.name)
+        if agreements is None:
+            result.append(u[k])
+            continue
+        # At least 1% of exact agreements are taken as coincidences, so one shared
+        # identifier never outweighs everything else; few pairs lean on the start.
+        chance = max(agreements - matches * m[k][0], 0.01 * agreements)
+        others = max(measured.total_pairs - matches, 0.0)
+        exact = (chance + strength * c.u[0]) / (others + strength)
+        rest = sum(u[k][1:]) or 1.0
+        result.append((exact, *(p / rest * (1.0 - exact) for p in u[k][1:])))
+    return result
+
+
+def _em(
+    spec: MatchSpec,
+    patterns: Mapping[tuple[int, ...], int],
+    u: Sequence[tuple[float, ...]],
+    skip: int,
+    max_iterations: int = 200,
+    tolerance: float = 1e-7,
+) -> tuple[list[tuple[float, ...]], float]:
+    m = [c.m for c in spec.comparisons]
+    share = 0.5
+    ordered = sorted(patterns.items())
+    total = sum(patterns.values())
+    log_u = [[math.log(p) for p in levels] for levels in u]
+    for _ in range(max_iterations):
+        log_m = [[math.log(p) for p in levels] for levels in m]
+        counts = [[0.0] * len(levels) for levels in m]
+        matched = 0.0
+        log_prior = math.log(share / (1 - share))
+        for pattern, count in ordered:
+            logit = log_prior + sum(
+                log_m[k][lv] - log_u[k][lv]
+                for k, lv in enumerate(pattern)
+                if lv != NULL and k != skip
+            )
+            weight = count * (1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0)
+            matched += weight
+            for k, level in enumerate(pattern):
+                if level != NULL:
+                    counts[k][level] += weight
+        new_m = [_smoothed(counts[k], c.m, _PSEUDO_PAIRS) for k, c in enumerate(spec.comparisons)]
+        new_share = _clamp(matched / total)
+        change = max(
+            abs(new_share - share),
+            *(
+                abs(a - b)
+                for old, new in zip(m, new_m, strict=True)
+                for a, b in zip(old, new, strict=True)
+            ),
+        )
+        m, share = new_m, new_share
+        if change < tolerance:
+            break
+    return m, share
+
+
+def _clamp(share: float) -> float:
+    return min(max(share, 1e-12), 1 - 1e-6)
+
+
+def _pins(spec: MatchSpec, overrides: Sequence[Override]) -> dict[tuple[int, int], Override]:
+    pins: dict[tuple[int, int], Override] = {}
+    for override in overrides:
+        try:
+            comparison = spec.comparison(override.comparison)
+            k = spec.comparisons.index(comparison)
+            level = comparison.levels.index(override.level)
+        except (KeyError, ValueError):
+            raise UsageError(
+                f"override names no level of {spec.entity}: "
+                f"{override.comparison!r} / {override.level!r}",
+                code="match-override",
+            ) from None
+        pins[(k, level)] = override
+    return pins
+
+
+def _pinned(
+    values: Sequence[tuple[float, ...]], pins: Mapping[tuple[int, int], Override], which: str
+) -> list[tuple[float, ...]]:
+    result = []
+    for k, levels in enumerate(values):
+        fixed = {
+            lv: v
+            for (kk, lv), o in pins.items()
+            if kk == k and (v := getattr(o, which)) is not None
+        }
+        if not fixed:
+            result.append(levels)
+            continue
+        free = 1.0 - sum(fixed.values())
+        rest = sum(p for lv, p in enumerate(levels) if lv not in fixed) or 1.0
+        result.append(
+            tuple(fixed.get(lv, max(p / rest * free, _FLOOR)) for lv, p in enumerate(levels))
+        )
+    return result

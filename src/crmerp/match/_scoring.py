@@ -1,0 +1,96 @@
+"""Match weights of compared pairs, with what each field added or took away."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from crmerp.match._comparators import NULL
+from crmerp.match._estimate import Parameters
+from crmerp.match._spec import MatchSpec
+
+__all__ = ["Contribution", "Explanation", "ScoredPair", "Scorer"]
+
+
+@attrs.frozen
+class Contribution:
+    """What one comparison said about a pair: its level and the weight in bits."""
+
+    comparison: str
+    level: str
+    weight: float
+
+
+@attrs.frozen
+class Explanation:
+    """A pair's match weight (bits, prior included), its probability, and why."""
+
+    weight: float
+    probability: float
+    contributions: tuple[Contribution, ...]
+
+    def as_pairs(self) -> tuple[tuple[str, float], ...]:
+        """``(comparison, weight)`` for each comparison that had both values."""
+        return tuple((c.comparison, round(c.weight, 3)) for c in self.contributions)
+
+
+@attrs.frozen
+class ScoredPair:
+    """A compared pair of records (by id) and its explanation."""
+
+    left: str
+    right: str
+    explanation: Explanation
+
+    @property
+    def weight(self) -> float:
+        """The match weight in bits: prior odds plus each comparison's weight."""
+        return self.explanation.weight
+
+    @property
+    def probability(self) -> float:
+        """The chance the two records are one entity, given the parameters."""
+        return self.explanation.probability
+
+
+def _probability(weight: float) -> float:
+    return 1.0 / (1.0 + math.pow(2.0, -weight)) if weight > -1000 else 0.0
+
+
+class Scorer:
+    """Turns comparison vectors into explanations, computing each vector once."""
+
+    def __init__(self, spec: MatchSpec, parameters: Parameters) -> None:
+        self.spec = spec
+        self.parameters = parameters
+        self._cache: dict[tuple[int, ...], Explanation] = {}
+
+    def explain(self, pattern: tuple[int, ...]) -> Explanation:
+        """The explanation of one comparison vector."""
+        found = self._cache.get(pattern)
+        if found is None:
+            found = self._cache[pattern] = self._explain(pattern)
+        return found
+
+    def _explain(self, pattern: tuple[int, ...]) -> Explanation:
+        contributions = tuple(
+            Contribution(c.name, c.levels[level], self.parameters.weight(c.name, level))
+            for c, level in zip(self.spec.comparisons, pattern, strict=True)
+            if level != NULL
+        )
+        weight = self.parameters.prior_weight() + sum(c.weight for c in contributions)
+        return Explanation(weight, _probability(weight), contributions)
+
+    def score(
+        self,
+        compared: Iterable[tuple[int, int, tuple[int, ...]]],
+        left_ids: Sequence[str],
+        right_ids: Sequence[str],
+    ) -> list[ScoredPair]:
+        """Score ``(left position, right position, vector)`` triples."""
+        return [
+            ScoredPair(left_ids[i], right_ids[j], self.explain(pattern))
+            for i, j, pattern in compared
+        ]

@@ -1,0 +1,40 @@
+"""Folding free text into comparable tokens: case, accents, punctuation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["fold", "tokens"]
+
+# German umlauts are written out the way Germans type them without the key, so
+# "Müller" and "Mueller" fold alike; other accents are dropped after NFKD.
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "o"})
+# Dots inside abbreviations join their letters ("S.A." -> "sa"); apostrophes vanish.
+_JOINING = re.compile("[.'`\u2019\u00b4]")
+_SEPARATORS = re.compile(r"[^\w]+|_")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lower-case ``text``, spell out umlauts, drop accents and punctuation.
+
+    Dots and apostrophes join what they separate; other punctuation becomes a space.
+
+    >>> fold("  Müller & Söhne G.m.b.H. ")
+    'mueller soehne gmbh'
+    """
+    lowered = text.casefold().translate(_SPELLED_OUT).replace("&", " ")
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_SEPARATORS.sub(" ", _JOINING.sub("", stripped)).split())
+
+
+def tokens(text: str) -> list[str]:
+    """The words of ``fold(text)``.
+
+    >>> tokens("Rue de l'Église, 5")
+    ['rue', 'de', 'leglise', '5']
+    """
+    return fold(text).split()

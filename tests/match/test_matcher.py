@@ -1,0 +1,154 @@
+"""ProbabilisticMatcher through the Matcher protocol, as the sync engine calls it."""
+
+from crmerp.match import (
+    MatchDecisions,
+    Matcher,
+    Override,
+    Parameters,
+    ProbabilisticMatcher,
+    Thresholds,
+)
+from crmerp.models import Customer, Product
+from tests.match.synthetic import Systems
+
+
+def _quality(decisions: MatchDecisions, truth: set[tuple[str, str]]) -> tuple[float, float]:
+    links = set(decisions.links)
+    correct = len(links & truth)
+    return correct / len(links), correct / len(truth)
+
+
+def test_it_is_a_matcher() -> None:
+    matcher: Matcher = ProbabilisticMatcher()
+    assert matcher.match("invoice", [Customer(name="a")], [Customer(name="a")]) == MatchDecisions()
+
+
+def test_corrupted_customers_link_with_no_wrong_link(customers: Systems) -> None:
+    decisions = ProbabilisticMatcher().match("customer", customers.crm, customers.erp)
+    precision, recall = _quality(decisions, customers.truth)
+    assert precision == 1.0
+    assert recall > 0.9
+
+
+def test_all_three_bands_appear_and_reviews_are_mostly_true_pairs(customers: Systems) -> None:
+    decisions = ProbabilisticMatcher().match("customer", customers.crm, customers.erp)
+    linked = {c for c, _ in decisions.links}
+    reviewed = {r.crm_id for r in decisions.reviews}
+    new = {c.id for c in customers.crm} - linked - reviewed
+    assert linked
+    assert reviewed
+    assert new  # CRM-only customers: neither linked nor proposed
+    assert not linked & reviewed
+    true_reviews = sum((r.crm_id, r.erp_id) in customers.truth for r in decisions.reviews)
+    assert true_reviews / len(decisions.reviews) > 0.5
+    for review in decisions.reviews:
+        assert Thresholds().review <= review.score < Thresholds().link
+        assert review.explanation
+
+
+def test_links_are_one_to_one(customers: Systems) -> None:
+    decisions = ProbabilisticMatcher().match("customer", customers.crm, customers.erp)
+    crm_ids = [c for c, _ in decisions.links]
+    erp_ids = [e for _, e in decisions.links]
+    assert len(set(crm_ids)) == len(crm_ids)
+    assert len(set(erp_ids)) == len(erp_ids)
+
+
+def _acme(native_id: str, **changes: object) -> Customer:
+    data: dict[str, object] = {
+        "id": native_id,
+        "name": "Acme Maschinenbau GmbH",
+        "tax_id": "DE136695976",
+        "emails": ["info@acme-maschinen.de"],
+        "addresses": [{"street": "Hauptstraße 5", "postcode": "10115", "city": "Berlin"}],
+    }
+    data.update(changes)
+    return Customer.model_validate(data)
+
+
+def _others() -> list[Customer]:
+    return [
+        Customer(id=f"x{i}", name=f"Firma {name} AG", emails=[f"info@{name}.de"])
+        for i, name in enumerate(["berg", "tal", "see", "wald"])
+    ]
+
+
+def test_one_erp_customer_never_links_to_two_crm_accounts() -> None:
+    crm = [_acme("c1"), _acme("c2", name="ACME Maschinenbau G.m.b.H.")]
+    erp = [_acme("e1", name="Acme Maschinenbau Gesellschaft mit beschränkter Haftung")]
+    decisions = ProbabilisticMatcher().match("customer", crm, erp)
+    # Two near-equal CRM accounts for one ERP customer: a person must choose.
+    assert decisions.links == ()
+    assert {(r.crm_id, r.erp_id) for r in decisions.reviews} == {("c1", "e1"), ("c2", "e1")}
+    without_margin = ProbabilisticMatcher(Thresholds(margin=0.0)).match("customer", crm, erp)
+    assert len(without_margin.links) == 1
+    assert without_margin.reviews == ()  # the other CRM account's ERP partner is taken
+
+
+def test_a_rejected_pair_is_not_proposed_again() -> None:
+    crm = [_acme("c1"), *_others()]
+    erp = [_acme("e1", emails=[]), _acme("e2", tax_id=None, addresses=[])]
+    matcher = ProbabilisticMatcher()
+    first = matcher.match("customer", crm, erp)
+    assert first.links == (("c1", "e1"),)
+    again = matcher.match("customer", crm, erp, rejected=frozenset({("c1", "e1")}))
+    assert ("c1", "e1") not in again.links
+    assert ("c1", "e1") not in {(r.crm_id, r.erp_id) for r in again.reviews}
+    assert ("c1", "e2") in set(again.links) | {(r.crm_id, r.erp_id) for r in again.reviews}
+
+
+def test_explanations_name_the_fields_that_added_and_took_weight() -> None:
+    crm = [_acme("c1", tax_id=None, emails=[])]
+    erp = [_acme("e1", tax_id=None, emails=[], addresses=[{"city": "München"}])]
+    matcher = ProbabilisticMatcher()
+    linkage = matcher.link("customer", crm, erp)
+    assert linkage is not None
+    [pair] = linkage.pairs
+    weights = dict(pair.explanation.as_pairs())
+    assert weights["name"] > 0
+    assert weights["address"] < 0
+    assert "tax_id" not in weights  # missing on both sides: no evidence
+
+
+def test_the_same_records_give_the_same_decisions(customers: Systems) -> None:
+    first = ProbabilisticMatcher().match("customer", customers.crm, customers.erp)
+    second = ProbabilisticMatcher().match("customer", customers.crm, customers.erp)
+    assert first == second
+
+
+def test_learned_parameters_round_trip_and_can_be_reused(customers: Systems) -> None:
+    matcher = ProbabilisticMatcher()
+    linkage = matcher.link("customer", customers.crm, customers.erp)
+    assert linkage is not None
+    learned = Parameters.from_dict(linkage.parameters.to_dict())
+    assert learned == linkage.parameters
+    reused = ProbabilisticMatcher(parameters={"customer": learned})
+    assert reused.match("customer", customers.crm, customers.erp) == matcher.match(
+        "customer", customers.crm, customers.erp
+    )
+
+
+def test_overrides_fix_a_level_instead_of_estimating_it(customers: Systems) -> None:
+    pinned = Override("tax_id", "exact", m=0.5, u=0.25)
+    matcher = ProbabilisticMatcher(overrides={"customer": [pinned]})
+    linkage = matcher.link("customer", customers.crm, customers.erp)
+    assert linkage is not None
+    assert linkage.parameters.m["tax_id"][0] == 0.5
+    assert linkage.parameters.u["tax_id"][0] == 0.25
+    assert linkage.parameters.weight("tax_id", 0) == 1.0
+
+
+def test_products_link_across_sku_formats_and_units(products: Systems) -> None:
+    decisions = ProbabilisticMatcher().match("product", products.crm, products.erp)
+    precision, recall = _quality(decisions, products.truth)
+    assert precision == 1.0
+    assert recall > 0.9
+
+
+def test_a_product_with_the_same_gtin_and_sku_links_on_a_small_input() -> None:
+    crm = [Product(id="p1", sku="AB-1234", name="Blue Cable 2 m", unit="pcs", gtin="4006381333931")]
+    erp = [
+        Product(id="9", sku="ab1234", name="CABLE BLUE 2 M", unit="Stück", gtin="4006381333931"),
+        Product(id="8", sku="AB-1235", name="Red Cable 2 m", unit="pcs"),
+    ]
+    assert ProbabilisticMatcher().match("product", crm, erp).links == (("p1", "9"),)
