@@ -54,10 +54,17 @@ M = TypeVar("M", bound=BaseModel)
 _ABSENT: Any = object()
 
 
-def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def _get(payload: Mapping[str, Any], path: tuple[str, ...], field: str | None = None) -> Any:
     value: Any = payload
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
+    for depth, key in enumerate(path):
+        if value is None:
+            return _ABSENT
+        if not isinstance(value, Mapping):
+            # A native object replaced by a scalar would otherwise read as "absent"
+            # and its content be silently lost.
+            where = ".".join(path[:depth])
+            raise MappingError(f"{where} is not an object", field=field, value=value)
+        if key not in value:
             return _ABSENT
         value = value[key]
     return value
@@ -108,7 +115,7 @@ class _Field:
         return frozenset({self.path[0]})
 
     def load(self, payload: Mapping[str, Any], out: dict[str, Any]) -> None:
-        raw = _get(payload, self.path)
+        raw = _get(payload, self.path, self.canonical)
         if raw is _ABSENT:
             if self.default is _ABSENT:
                 return
@@ -160,8 +167,13 @@ def value_map(
     inverse = dict(write_codes) if write_codes else {v: k for k, v in codes.items()}
 
     def read(code: Any) -> Any:
-        if code not in codes:
-            raise DataError(f"unknown code {code!r}; known: {sorted(map(str, codes))}")
+        try:
+            known = code in codes
+        except TypeError:  # an unhashable native value (a list, a dict) is no code
+            known = False
+        if not known:
+            listed = ", ".join(sorted(map(repr, codes)))
+            raise DataError(f"unknown code {code!r}; known: {listed}")
         return codes[code]
 
     def write(value: Any) -> Any:
@@ -189,8 +201,10 @@ class _MoneyField:
         return frozenset(roots)
 
     def load(self, payload: Mapping[str, Any], out: dict[str, Any]) -> None:
-        amount = _get(payload, self.amount)
-        currency = _get(payload, self.currency) if self.currency else self.fixed_currency
+        amount = _get(payload, self.amount, self.canonical)
+        currency = (
+            _get(payload, self.currency, self.canonical) if self.currency else self.fixed_currency
+        )
         if amount is _ABSENT or amount is None:
             if self.optional:
                 out[self.canonical] = None
@@ -404,7 +418,7 @@ class _Nested:
         return frozenset({self.path[0]})
 
     def load(self, payload: Mapping[str, Any], out: dict[str, Any]) -> None:
-        raw = _get(payload, self.path)
+        raw = _get(payload, self.path, self.canonical)
         if raw is _ABSENT or raw is None:
             if self.many:
                 out[self.canonical] = []
