@@ -132,6 +132,8 @@ def customer_blocking_keys(features: Features) -> Iterator[str]:
         yield f"n:{name}"
         yield f"w:{' '.join(words)}"
         yield f"w3:{' '.join(w[:3] for w in words)}"
+        # Common names make oversized blocks; these split them again.
+        yield f"nl:{name}:{features['legal_form']}"
     first = name.split()[0] if name else ""
     for address in features["address"]:
         if address.postcode and address.number:
@@ -142,6 +144,8 @@ def customer_blocking_keys(features: Features) -> Iterator[str]:
             yield f"s:{address.street[:6]}:{address.number}:{address.city[:3]}"
         if first:
             yield f"f:{first}:{address.postcode or address.city}"
+        if name:
+            yield f"np:{name}:{address.postcode[:2]}:{address.city[:2]}"
 
 
 def customer_spec() -> MatchSpec:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from crmerp._errors import StateCorrupt, StateMissing, StateVersionError, UsageError
 from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
@@ -55,7 +55,11 @@ def _engine(url: str, *, create: bool) -> Engine:
             raise StateMissing(
                 f"no state file {path}; open it with create=True (or `crmerp init`) to start"
             )
-        engine = create_engine(url, poolclass=NullPool)
+        if path in ("", ":memory:"):
+            engine = create_engine(url, poolclass=StaticPool,
+                                   connect_args={"check_same_thread": False})
+        else:
+            engine = create_engine(url, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith(("postgresql://", "postgresql+psycopg://")):

@@ -170,7 +170,9 @@ class _Batch:
                     self.inbound[(ref_entity, system, native)] = gid
             outbound: dict[str, set[str]] = {}
             for group in groups:
-                for data in [group.base or {}, *(d for _s, d in self._incoming(group))]:
+                derived = [json.loads(r.data) for s, r in group.rows.items()
+                           if s == ENGINE_SYSTEM and r.data is not None]
+                for data in [group.base or {}, *derived]:
                     for ref_entity, value in collect_refs(self.entity, data):
                         outbound.setdefault(ref_entity, set()).add(value)
             for system_key in list(self.inbound):

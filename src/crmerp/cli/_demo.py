@@ -1,0 +1,426 @@
+"""``crmerp demo``: a small company's CRM and ERP, synced on the embedded SQLite state.
+
+The first run seeds a fake CRM and a fake ERP (JSON files in the working
+directory), syncs them, lets people edit both systems for a day, and syncs again.
+Every later run reuses the files and syncs once more: with nothing edited in
+between, it writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import attrs
+import typer
+from rich.console import RenderableType
+from rich.rule import Rule
+from rich.text import Text
+
+from crmerp.cli._commands import DebugOption, JsonOption
+from crmerp.cli._exit import ExitCode
+from crmerp.cli._labels import record_labels
+from crmerp.cli._output import Output
+from crmerp.cli._progress import RunProgress
+from crmerp.cli._render import (
+    conflicts_table,
+    quarantine_table,
+    report_view,
+    rule_words,
+)
+from crmerp.cli._seed import Company, DayTwo, day_two, seed
+from crmerp.cli._session import make_matcher
+from crmerp.state import StateStore, open_state
+from crmerp.sync import SyncEngine, SyncReport
+from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
+
+__all__ = ["DemoFiles", "demo"]
+
+_SCOPE = "demo"
+_MATCHED_ON = {"customer": "matched on name, VAT number, email, phone and address",
+               "product": "matched on SKU"}
+_LABELS = {
+    "customer": "customers",
+    "product": "products",
+    "price_list": "price lists",
+    "quote": "quotes",
+    "order": "orders",
+    "invoice": "invoices",
+}
+
+
+@attrs.frozen
+class DemoFiles:
+    """Where the demo keeps its two systems, its state and a config to explore them."""
+
+    folder: Path
+
+    @property
+    def state(self) -> Path:
+        """The SQLite sync state."""
+        return self.folder / "crmerp-demo.db"
+
+    @property
+    def crm(self) -> Path:
+        """The fake CRM's records."""
+        return self.folder / "crmerp-demo-crm.json"
+
+    @property
+    def erp(self) -> Path:
+        """The fake ERP's records."""
+        return self.folder / "crmerp-demo-erp.json"
+
+    @property
+    def config(self) -> Path:
+        """A ``crmerp.toml`` for the demo, so every other command can be tried on it."""
+        return self.folder / "crmerp-demo.toml"
+
+    @property
+    def url(self) -> str:
+        """The state's URL."""
+        return f"sqlite:///{self.state}"
+
+    def essential(self) -> list[Path]:
+        """The files a demo needs to be continued."""
+        return [self.state, self.crm, self.erp]
+
+    def remove(self) -> None:
+        """Delete every file of an earlier demo."""
+        for path in [*self.essential(), self.config]:
+            for extra in ("", "-wal", "-shm", "-journal", ".generation"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+
+    def write_config(self) -> None:
+        """A config naming the demo's adapters, files and state."""
+        self.config.write_text(
+            "# Written by `crmerp demo`. Try the other commands on the demo's systems:\n"
+            "#   crmerp status -c crmerp-demo.toml\n"
+            "#   crmerp conflicts list -c crmerp-demo.toml\n\n"
+            f'[state]\nurl = "sqlite:///{self.state.name}"\n\n'
+            f'[crm]\nadapter = "fake-crm"\n\n[crm.settings]\npath = {_toml(self.crm)}\n\n'
+            f'[erp]\nadapter = "fake-erp"\n\n[erp.settings]\npath = {_toml(self.erp)}\n\n'
+            f'[sync]\nscope = "{_SCOPE}"\n',
+            encoding="utf-8",
+        )
+
+
+def _toml(path: Path) -> str:
+    return '"' + str(path.resolve()).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def demo(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete an earlier demo in this folder and start over.")
+    ] = False,
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's files.", file_okay=False)
+    ] = Path(),
+    customers: Annotated[
+        int,
+        typer.Option(
+            "--customers",
+            min=20,
+            max=5000,
+            help="Customers in the ERP (the CRM gets about as "
+            "many, most of them the same companies typed in again).",
+        ),
+    ] = 300,
+    progress: Annotated[
+        bool,
+        typer.Option("--progress/--no-progress", help="Progress bars on stderr (terminals only)."),
+    ] = True,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Sync a small company's CRM and ERP, simulated, on a SQLite state file here.
+
+    The first run creates ./crmerp-demo-crm.json and ./crmerp-demo-erp.json (the
+    two systems: a few hundred customers, many typed into both with small
+    differences, a catalogue with price lists and discounts, quotes, orders and
+    invoices) and ./crmerp-demo.db (the sync state). It syncs, lets people edit
+    both systems for a day (some edits collide), syncs again and reports what was
+    linked, created, updated, settled by rules and parked for a person.
+
+    Run it again to see that a sync with nothing new writes nothing. --fresh
+    starts over. It also writes ./crmerp-demo.toml, so `crmerp status`,
+    `crmerp conflicts list` and the other commands can be tried on the demo.
+    """
+    out = Output(as_json=as_json, debug=debug)
+    files = DemoFiles(folder)
+    with out.guarded():
+        if fresh:
+            files.remove()
+        found = [p for p in files.essential() if p.exists()]
+        if found and len(found) < len(files.essential()):
+            missing = ", ".join(p.name for p in files.essential() if not p.exists())
+            out.fail(
+                f"an earlier demo here is incomplete (missing {missing}); "
+                "run `crmerp demo --fresh` to start over"
+            )
+        started = time.perf_counter()
+        runner = _Demo(out, files, progress=progress and not as_json)
+        if found:
+            runner.again()
+        else:
+            runner.first(customers)
+        files.write_config()
+        runner.finish(time.perf_counter() - started)
+    raise typer.Exit(int(ExitCode.OK))
+
+
+class _Demo:
+    def __init__(self, out: Output, files: DemoFiles, *, progress: bool) -> None:
+        self.out = out
+        self.files = files
+        self.progress = progress
+        self.payload: dict[str, Any] = {
+            "files": {
+                "state": str(files.state),
+                "crm": str(files.crm),
+                "erp": str(files.erp),
+                "config": str(files.config),
+            },
+            "runs": [],
+        }
+        self.conflicts = 0
+        self.quarantined = 0
+
+    # --- the two paths ------------------------------------------------------------------
+
+    def first(self, customers: int) -> None:
+        out = self.out
+        out.show(
+            Text(
+                "crmerp demo: Kaffeewerk Nord, a coffee-equipment supplier, and its CRM and ERP",
+                style="bold",
+            ),
+            Text(
+                "Sales works in the CRM, accounting in the ERP. Both keep customers; "
+                "the ERP owns the catalogue and prices; quotes start in the CRM; "
+                "orders and invoices are booked in the ERP.",
+                style="dim",
+            ),
+        )
+        crm, erp = FakeCRM(self.files.crm), FakeERP(self.files.erp)
+        company = seed(crm, erp, customers=customers)
+        crm.save()
+        erp.save()
+        self._seeded(company)
+        with open_state(self.files.url, create=True) as state:
+            totals = {
+                (entity, f"read {side}"): count
+                for side, counts in (("crm", company.counts.crm), ("erp", company.counts.erp))
+                for entity, count in counts.items()
+            }
+            first = self._sync(state, crm, erp, "Day 1: the first sync", totals)
+            self._narrate(first)
+            crm.clock.advance(86400)
+            erp.clock.advance(86400)
+            edits = day_two(company, _customer_links(state, crm, erp, company))
+            crm.save()
+            erp.save()
+            self._edited(edits)
+            second = self._sync(state, crm, erp, "Day 2: the second sync")
+            self._narrate(second)
+            self._waiting(state, crm, erp)
+
+    def again(self) -> None:
+        out = self.out
+        out.show(
+            Text("crmerp demo: syncing the demo in this folder again", style="bold"),
+            Text(
+                "Nobody edited either system since the last run, so there is nothing "
+                "to write. (`crmerp demo --fresh` starts over.)",
+                style="dim",
+            ),
+        )
+        crm, erp = FakeCRM(self.files.crm), FakeERP(self.files.erp)
+        with open_state(self.files.url) as state:
+            report = self._sync(state, crm, erp, "Sync again")
+            self._narrate(report)
+            self._waiting(state, crm, erp)
+
+    def finish(self, seconds: float) -> None:
+        out = self.out
+        out.show(
+            Rule(style="dim"),
+            f"Done in {seconds:.1f} s. Files: {self.files.crm.name} (the CRM), "
+            f"{self.files.erp.name} (the ERP), {self.files.state.name} (the sync state).",
+            Text("Next:", style="bold"),
+            "  crmerp demo                                  sync again: nothing is written",
+            "  crmerp conflicts list -c crmerp-demo.toml    what waits for a person",
+            "  crmerp conflicts resolve ID --pick crm -c crmerp-demo.toml",
+            "  crmerp status -c crmerp-demo.toml            links, cursors, last runs",
+            "  crmerp demo --fresh                          start over",
+        )
+        self.payload.update(
+            seconds=round(seconds, 3), open_conflicts=self.conflicts, quarantined=self.quarantined
+        )
+        out.json(self.payload)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _engine(
+        self, state: StateStore, crm: FakeCRM, erp: FakeERP, progress: RunProgress | None = None
+    ) -> SyncEngine:
+        return SyncEngine(
+            crm=FakeCRMAdapter(crm),
+            erp=FakeERPAdapter(erp),
+            state=state,
+            matcher=make_matcher("probabilistic"),
+            scope=_SCOPE,
+            progress=progress,
+        )
+
+    def _sync(
+        self,
+        state: StateStore,
+        crm: FakeCRM,
+        erp: FakeERP,
+        title: str,
+        totals: dict[tuple[str, str], int] | None = None,
+    ) -> SyncReport:
+        with RunProgress(self.out.err, totals=totals, enabled=self.progress) as bars:
+            engine = self._engine(state, crm, erp, bars)
+            report = engine.run()
+            engine.close()
+        seconds = ((report.finished_at or report.started_at) - report.started_at).total_seconds()
+        self.out.show(
+            Rule(style="dim"),
+            report_view(
+                report, self.out, title=f"{title}: {report.writes} write(s) in {seconds:.1f} s"
+            ),
+        )
+        self.payload["runs"].append(
+            {"title": title, "writes": report.writes, "report": report.to_dict()}
+        )
+        return report
+
+    def _seeded(self, company: Company) -> None:
+        counts = company.counts
+        self.out.show(
+            Rule(style="dim"),
+            Text("Before the first sync", style="bold"),
+            "  CRM: " + _listing(counts.crm),
+            "  ERP: " + _listing(counts.erp),
+            f"  {counts.in_both} customers were typed into both systems, with small "
+            "differences (no VAT number in the CRM, another email, a shipping "
+            "address).",
+        )
+        self.payload["seeded"] = {
+            "crm": counts.crm,
+            "erp": counts.erp,
+            "customers_in_both": counts.in_both,
+        }
+
+    def _edited(self, edits: DayTwo) -> None:
+        lines: list[RenderableType] = [
+            Rule(style="dim"),
+            Text("Day 2: people edit both systems", style="bold"),
+        ]
+        for label, items in (("CRM", edits.crm), ("ERP", edits.erp), ("both", edits.both)):
+            lines.extend(self.out.text(f"  {label}: {item}") for item in items)
+        self.out.show(*lines)
+        self.payload["day_two"] = attrs.asdict(edits)
+
+    def _narrate(self, report: SyncReport) -> None:
+        lines = narrate(report)
+        if lines:
+            self.out.show(
+                Text("In words:", style="bold"), *(self.out.text(f"  • {line}") for line in lines)
+            )
+
+    def _waiting(self, state: StateStore, crm: FakeCRM, erp: FakeERP) -> None:
+        engine = self._engine(state, crm, erp)
+        conflicts, quarantined = engine.conflicts(), engine.quarantined()
+        self.conflicts, self.quarantined = len(conflicts), len(quarantined)
+        self.out.show(
+            Rule(style="dim"),
+            Text(
+                f"Waiting for a person: {len(conflicts)} conflict(s), "
+                f"{len(quarantined)} quarantined record(s)",
+                style="bold",
+            ),
+        )
+        if conflicts:
+            self.out.show(
+                Text(
+                    "Parked conflicts: both systems changed the same field and the "
+                    "rules leave the choice to a person (match: two records that "
+                    "may be the same customer).",
+                    style="dim",
+                ),
+                conflicts_table(conflicts, self.out, record_labels(engine, conflicts)),
+            )
+        if quarantined:
+            self.out.show(
+                Text(
+                    "Quarantined: records whose data is invalid; the rest of the "
+                    "sync went on without them.",
+                    style="dim",
+                ),
+                quarantine_table(quarantined, self.out),
+            )
+
+
+def _listing(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {_LABELS.get(e, e)}" for e, n in counts.items() if n)
+
+
+def narrate(report: SyncReport) -> list[str]:
+    """What a run did, in sentences a newcomer can follow."""
+    lines: list[str] = []
+    for name, rep in report.entities.items():
+        label = _LABELS.get(name, name)
+        if rep.linked_by_match:
+            lines.append(
+                f"{rep.linked_by_match} {label} found in both systems and linked "
+                "(matched on name, VAT number, email, address), not created twice"
+            )
+        if rep.sent_to_review:
+            lines.append(
+                f"{rep.sent_to_review} possible {label} pair(s) were too unsure to "
+                "link: parked for a person to confirm"
+            )
+        for side, other in (("crm", "the ERP"), ("erp", "the CRM")):
+            target = "the CRM" if side == "crm" else "the ERP"
+            sides = rep.side(side)
+            if sides.created:
+                lines.append(f"{sides.created} {label} created in {target} (new in {other})")
+            if sides.updated:
+                lines.append(f"{sides.updated} {label} updated in {target}")
+        for rule, count in sorted(rep.conflicts_resolved_by_rule.items()):
+            lines.append(
+                f"{count} {name} field(s) differed on both sides: settled because "
+                f"{rule_words(rule)}"
+            )
+        if rep.conflicts_parked:
+            lines.append(
+                f"{rep.conflicts_parked} {name} field(s) changed on both sides "
+                "differently: parked for a person"
+            )
+        quarantined = rep.crm.quarantined + rep.erp.quarantined
+        if quarantined:
+            lines.append(f"{quarantined} {label} quarantined: their data is invalid")
+        if rep.derived:
+            lines.append(f"{rep.derived} accepted quote(s) turned into orders")
+    if not report.writes:
+        lines.append("nothing was written: both systems already agree")
+    return lines
+
+
+def _customer_links(
+    state: StateStore, crm: FakeCRM, erp: FakeERP, company: Company
+) -> dict[str, str]:
+    """CRM customer id -> ERP customer id, as the first sync linked them."""
+    with state.begin() as tx:
+        by_native = tx.links_by_native(_SCOPE, "customer", crm.name, company.crm_customers)
+        gids = sorted({gid for gid, _hash in by_native.values()})
+        by_global = tx.links_by_global(_SCOPE, "customer", gids)
+    links: dict[str, str] = {}
+    for crm_id, (gid, _hash) in by_native.items():
+        erp_side = by_global.get(gid, {}).get(erp.name)
+        if erp_side is not None:
+            links[crm_id] = erp_side[0]
+    return links

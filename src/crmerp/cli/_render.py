@@ -1,0 +1,312 @@
+"""Readable views of reports, conflicts, quarantine and status, as rich renderables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from crmerp.cli._output import Output
+from crmerp.state import ConflictRecord, QuarantineRecord
+from crmerp.sync import EntityReport, SyncReport
+
+__all__ = [
+    "conflict_detail",
+    "conflict_payload",
+    "conflicts_table",
+    "planned_view",
+    "quarantine_payload",
+    "quarantine_table",
+    "report_view",
+    "rule_words",
+    "short",
+    "status_view",
+]
+
+_SIDE = {"crm": "the CRM", "erp": "the ERP"}
+
+
+def rule_words(rule: str) -> str:
+    """A rule name as words: ``owner:erp`` -> ``the ERP owns the field``."""
+    kind, _, owner = rule.partition(":")
+    if kind == "owner":
+        return f"{_SIDE.get(owner, owner)} owns the field"
+    if kind == "latest":
+        return "the latest change wins"
+    if kind == "function":
+        return "a resolver function decided"
+    return rule
+
+
+def short(value: Any, width: int = 48) -> str:
+    """A value shown on one line, cut to ``width`` characters."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _count(number: int, style: str = "") -> Text:
+    return Text(str(number) if number else "·", style=style if number else "dim")
+
+
+def report_view(report: SyncReport, out: Output, *, title: str | None = None) -> RenderableType:
+    """The per-entity table of a run, then what rules settled and what is parked."""
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, title_style="bold"
+    )
+    table.add_column("entity", no_wrap=True)
+    for header in (
+        "read\nCRM",
+        "read\nERP",
+        "matched",
+        "new in\nCRM",
+        "updated\nin CRM",
+        "new in\nERP",
+        "updated\nin ERP",
+        "deleted",
+        "settled\nby rule",
+        "parked",
+        "quaran-\ntined",
+    ):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name, rep in report.entities.items():
+        table.add_row(*_entity_row(name, rep))
+    parts: list[RenderableType] = [table]
+    settled = _settled_lines(report)
+    if settled:
+        parts.append(Text("Conflicts settled by rules (both sides changed a field):", style="bold"))
+        parts.extend(out.text(f"  {line}") for line in settled)
+    if report.stopped:
+        parts.append(out.text(f"Stopped early: {report.stopped}", "bold red"))
+    return Group(*parts)
+
+
+def _entity_row(name: str, rep: EntityReport) -> list[Text]:
+    settled = sum(rep.conflicts_resolved_by_rule.values())
+    return [
+        Text(name),
+        _count(rep.crm.pulled),
+        _count(rep.erp.pulled),
+        _count(rep.linked_by_match, "cyan"),
+        _count(rep.crm.created, "green"),
+        _count(rep.crm.updated, "yellow"),
+        _count(rep.erp.created, "green"),
+        _count(rep.erp.updated, "yellow"),
+        _count(rep.crm.deleted + rep.erp.deleted, "red"),
+        _count(settled, "cyan"),
+        _count(rep.conflicts_parked + rep.sent_to_review, "magenta"),
+        _count(rep.crm.quarantined + rep.erp.quarantined, "red"),
+    ]
+
+
+def _settled_lines(report: SyncReport) -> list[str]:
+    lines = []
+    for name, rep in report.entities.items():
+        for rule, count in sorted(rep.conflicts_resolved_by_rule.items()):
+            lines.append(f"{name}: {count} field(s) where {rule_words(rule)} ({rule})")
+    return lines
+
+
+def planned_view(report: SyncReport, out: Output, limit: int | None = None) -> RenderableType:
+    """The writes a plan would send, one line each, grouped by entity."""
+    if not report.planned:
+        return Text("Nothing to write: both systems already agree.", style="green")
+    lines: list[RenderableType] = [Text(f"{len(report.planned)} write(s) planned:", style="bold")]
+    shown = report.planned if limit is None else report.planned[:limit]
+    for write in shown:
+        lines.append(out.text(f"  {write.describe()}"))
+    if limit is not None and len(report.planned) > limit:
+        lines.append(
+            Text(f"  … and {len(report.planned) - limit} more (--all shows every one)", style="dim")
+        )
+    return Group(*lines)
+
+
+def conflicts_table(
+    conflicts: Sequence[ConflictRecord],
+    out: Output,
+    labels: Mapping[tuple[str, int], str] | None = None,
+) -> RenderableType:
+    """Conflicts: id, the record, the field and the two values.
+
+    ``labels`` maps ``(side, conflict id)`` to a readable name of the record
+    (see :func:`crmerp.cli._labels.record_labels`).
+    """
+    if not conflicts:
+        return Text("No open conflicts.", style="green")
+    names = labels or {}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("id", "entity", "record", "field", "CRM", "ERP", "status"):
+        table.add_column(header, overflow="fold")
+    for conflict in conflicts:
+        crm, erp = short(conflict.crm, 36), short(conflict.erp, 36)
+        record = (
+            names.get(("crm", conflict.id))
+            or names.get(("erp", conflict.id))
+            or conflict.global_id[:8]
+        )
+        field = conflict.field
+        if conflict.kind == "match":
+            record, field = "same record?", "(match)"
+            crm = f"{names.get(('crm', conflict.id), '')} [{conflict.crm}]".strip()
+            erp = f"{names.get(('erp', conflict.id), '')} [{conflict.erp}]".strip()
+        table.add_row(
+            Text(str(conflict.id), style="bold"),
+            Text(conflict.entity),
+            out.text(short(record, 36)),
+            out.text(field),
+            out.text(crm),
+            out.text(erp),
+            Text(conflict.status),
+        )
+    return table
+
+
+def conflict_detail(
+    conflict: ConflictRecord, out: Output, labels: Mapping[tuple[str, int], str] | None = None
+) -> RenderableType:
+    """Everything about one conflict, and how to resolve it."""
+    names = labels or {}
+    crm_name = names.get(("crm", conflict.id), "")
+    erp_name = names.get(("erp", conflict.id), "")
+    rows = [
+        ("id", str(conflict.id)),
+        ("kind", conflict.kind),
+        ("entity", conflict.entity),
+        ("record (global id)", conflict.global_id),
+        ("field", conflict.field),
+        ("status", conflict.status),
+        ("parked at", conflict.created_at.isoformat()),
+    ]
+    if conflict.kind == "match":
+        detail = conflict.detail or {}
+        rows += [
+            ("CRM record", f"{crm_name} [{conflict.crm}]".strip()),
+            ("ERP record", f"{erp_name} [{conflict.erp}]".strip()),
+            ("score", str(detail.get("score", ""))),
+        ]
+        for name, weight in detail.get("explanation", []):
+            rows.append((f"  evidence: {name}", f"{weight:+.2f}"))
+        hint = (
+            f"crmerp conflicts resolve {conflict.id} --pick link   (the same {conflict.entity})"
+            f"\ncrmerp conflicts resolve {conflict.id} --pick new    (different, keep both)"
+        )
+    else:
+        if crm_name or erp_name:
+            rows.insert(4, ("record", crm_name or erp_name))
+        rows += [
+            ("agreed before", short(conflict.base, 200)),
+            ("CRM now", short(conflict.crm, 200)),
+            ("ERP now", short(conflict.erp, 200)),
+            ("why parked", str((conflict.detail or {}).get("reason", ""))),
+        ]
+        hint = (
+            f"crmerp conflicts resolve {conflict.id} --pick crm     (take the CRM's value)\n"
+            f"crmerp conflicts resolve {conflict.id} --pick erp     (take the ERP's value)\n"
+            f"crmerp conflicts resolve {conflict.id} --value JSON   (a value of your own)"
+        )
+    if conflict.resolution is not None:
+        rows.append(("resolution", short(conflict.resolution, 200)))
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(Text(name), out.text(value))
+    if conflict.status != "open":
+        return table
+    return Group(table, Text("\nTo resolve:", style="bold"), out.text(hint))
+
+
+def conflict_payload(conflict: ConflictRecord) -> dict[str, Any]:
+    """A JSON-ready dict of one conflict."""
+    return {
+        "id": conflict.id,
+        "kind": conflict.kind,
+        "entity": conflict.entity,
+        "global_id": conflict.global_id,
+        "field": conflict.field,
+        "base": conflict.base,
+        "crm": conflict.crm,
+        "erp": conflict.erp,
+        "detail": conflict.detail,
+        "status": conflict.status,
+        "resolution": conflict.resolution,
+        "created_at": conflict.created_at,
+        "resolved_at": conflict.resolved_at,
+    }
+
+
+def quarantine_table(items: Sequence[QuarantineRecord], out: Output) -> RenderableType:
+    """Quarantined records with their reasons."""
+    if not items:
+        return Text("Nothing is quarantined.", style="green")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("id", "entity", "system", "record", "field"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for item in items:
+        table.add_row(
+            Text(str(item.id), style="bold"),
+            Text(item.entity),
+            Text(item.system),
+            out.text(item.native_id),
+            out.text(item.field or ""),
+            out.text(item.reason),
+        )
+    return table
+
+
+def quarantine_payload(item: QuarantineRecord) -> dict[str, Any]:
+    """A JSON-ready dict of one quarantined record."""
+    return {
+        "id": item.id,
+        "entity": item.entity,
+        "system": item.system,
+        "native_id": item.native_id,
+        "field": item.field,
+        "reason": item.reason,
+        "payload": item.payload,
+        "created_at": item.created_at,
+    }
+
+
+def status_view(status: dict[str, Any], config: dict[str, Any], out: Output) -> RenderableType:
+    """The config in use (secrets masked) and the state of the scope."""
+    head = Table(box=None, show_header=False, pad_edge=False)
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row(Text("config"), out.text(config["path"]))
+    head.add_row(Text("state"), out.text(config["state"]["url"]))
+    for role in ("crm", "erp"):
+        settings = ", ".join(f"{k}={v}" for k, v in config[role]["settings"].items())
+        head.add_row(Text(role.upper()), out.text(f"{config[role]['adapter']} ({settings})"))
+    head.add_row(Text("scope"), out.text(config["sync"]["scope"]))
+    head.add_row(Text("open conflicts"), Text(str(status["conflicts"])))
+    head.add_row(Text("quarantined"), Text(str(status["quarantined"])))
+    head.add_row(Text("lease"), out.text(status.get("lease") or "free"))
+    links = Table(title="Linked records", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    links.add_column("entity")
+    links.add_column("system")
+    links.add_column("records", justify="right")
+    for key, count in sorted(status["links"].items()):
+        entity, _, system = key.partition("/")
+        links.add_row(Text(entity), Text(system), Text(str(count)))
+    runs = Table(title="Last runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("run", "mode", "started", "finished"):
+        runs.add_column(header)
+    for run in status.get("runs", []):
+        runs.add_row(
+            Text(str(run.get("run_id", ""))[:8]),
+            Text(str(run.get("mode", ""))),
+            Text(str(run.get("started_at", ""))),
+            Text(str(run.get("finished_at", ""))),
+        )
+    return Group(head, links, runs)

@@ -1,0 +1,96 @@
+"""Building the engine the config describes, and closing everything afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from crmerp import match as _match
+from crmerp.cli._config import Config
+from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
+from crmerp.models import CanonicalModel
+from crmerp.state import StateStore, open_state
+from crmerp.sync import SyncEngine
+
+__all__ = ["EntityMatchers", "make_matcher", "open_engine", "open_state_for"]
+
+
+class EntityMatchers:
+    """A :class:`~crmerp.match.Matcher` that hands each entity to its own matcher.
+
+    >>> from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
+from crmerp.models import CanonicalModel
+    >>> EntityMatchers({"product": ExactKeyMatcher()}).match("customer", [], []).links
+    ()
+    """
+
+    def __init__(self, matchers: Mapping[str, Matcher], default: Matcher | None = None) -> None:
+        self.matchers = dict(matchers)
+        self.default = default
+
+    def match(
+        self,
+        entity: str,
+        crm: Sequence[CanonicalModel],
+        erp: Sequence[CanonicalModel],
+        rejected: frozenset[tuple[str, str]] = frozenset(),
+    ) -> MatchDecisions:
+        """The decisions of the matcher for ``entity`` (none: nothing is paired)."""
+        matcher = self.matchers.get(entity, self.default)
+        if matcher is None:
+            return MatchDecisions()
+        return matcher.match(entity, crm, erp, rejected)
+
+
+def make_matcher(name: str) -> Matcher | None:
+    """The matcher called ``name`` in ``crmerp.toml``: ``probabilistic``, ``exact`` or ``none``.
+
+    ``probabilistic`` matches customers with
+    :class:`~crmerp.match.ProbabilisticMatcher` (names, VAT numbers, emails,
+    phones, addresses) and products by their exact SKU or GTIN, the catalogue's
+    own keys. ``exact`` uses exact keys for both.
+    """
+    if name == "none":
+        return None
+    exact = ExactKeyMatcher()
+    probabilistic: Any = getattr(_match, "ProbabilisticMatcher", None)
+    if name == "probabilistic" and probabilistic is not None:
+        return EntityMatchers({"customer": probabilistic(), "product": exact})
+    return exact
+
+
+@contextmanager
+def open_state_for(config: Config, *, create: bool = False) -> Iterator[StateStore]:
+    """The state the config names; closed on exit."""
+    state = open_state(config.state_url, create=create)
+    try:
+        yield state
+    finally:
+        state.close()
+
+
+@contextmanager
+def open_engine(
+    config: Config, *, progress: Callable[[str, str, int], None] | None = None, create: bool = False
+) -> Iterator[SyncEngine]:
+    """A :class:`~crmerp.sync.SyncEngine` on the config's adapters, state and rules.
+
+    The adapters and the state are closed when the block ends, also on errors.
+    """
+    with ExitStack() as stack:
+        state = stack.enter_context(open_state_for(config, create=create))
+        crm = config.build_adapter("crm")
+        stack.callback(crm.close)
+        erp = config.build_adapter("erp")
+        stack.callback(erp.close)
+        yield SyncEngine(
+            crm=crm,
+            erp=erp,
+            state=state,
+            rules=config.rules,
+            matcher=make_matcher(config.matcher),
+            scope=config.scope,
+            batch_size=config.batch_size,
+            progress=progress,
+        )
