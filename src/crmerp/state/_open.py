@@ -33,10 +33,13 @@ def connect(url: str, *, create: bool) -> Engine:
                         "(or `crmerp init`) to start a new one"
                     )
                 metadata.create_all(conn)
-                conn.execute(meta.insert(), [
-                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    {"key": "generation", "value": "0"},
-                ])
+                conn.execute(
+                    meta.insert(),
+                    [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "generation", "value": "0"},
+                    ],
+                )
                 return engine
             _check_version(conn, tables)
     except (DatabaseError, OperationalError) as exc:
@@ -56,8 +59,9 @@ def _engine(url: str, *, create: bool) -> Engine:
                 f"no state file {path}; open it with create=True (or `crmerp init`) to start"
             )
         if path in ("", ":memory:"):
-            engine = create_engine(url, poolclass=StaticPool,
-                                   connect_args={"check_same_thread": False})
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
         else:
             engine = create_engine(url, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -103,8 +107,7 @@ def _check_version(conn: Any, tables: set[str]) -> None:
     while version < SCHEMA_VERSION:
         MIGRATIONS[version](conn)
         version += 1
-        conn.execute(meta.update().where(meta.c.key == "schema_version")
-                     .values(value=str(version)))
+        conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
     missing = set(metadata.tables) - set(inspect(conn).get_table_names())
     if missing:
         raise StateCorrupt(f"state tables missing: {', '.join(sorted(missing))}")

@@ -174,7 +174,10 @@ class Tx:
     # --- upsert helper -------------------------------------------------------------
 
     def _upsert(
-        self, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+        self,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        keys: Sequence[str],
         columns: Sequence[str],
     ) -> None:
         if not rows:
@@ -202,16 +205,25 @@ class Tx:
         self.bumps_generation = True
         self._upsert(
             cursors,
-            [{"scope": scope, "system": system, "entity": entity, "cursor": cursor,
-              "updated_at": _now()}],
-            ["scope", "system", "entity"], ["cursor", "updated_at"],
+            [
+                {
+                    "scope": scope,
+                    "system": system,
+                    "entity": entity,
+                    "cursor": cursor,
+                    "updated_at": _now(),
+                }
+            ],
+            ["scope", "system", "entity"],
+            ["cursor", "updated_at"],
         )
 
     def all_cursors(self, scope: str) -> dict[tuple[str, str], str | None]:
         """Every cursor of ``scope`` keyed by (system, entity)."""
         rows = self.conn.execute(
-            select(cursors.c.system, cursors.c.entity, cursors.c.cursor)
-            .where(cursors.c.scope == scope)
+            select(cursors.c.system, cursors.c.entity, cursors.c.cursor).where(
+                cursors.c.scope == scope
+            )
         )
         return {(r.system, r.entity): r.cursor for r in rows}
 
@@ -230,7 +242,9 @@ class Tx:
         for chunk in _chunks(list(dict.fromkeys(native_ids))):
             rows = self.conn.execute(
                 select(links.c.native_id, links.c.global_id, links.c.seen_hash).where(
-                    links.c.scope == scope, links.c.entity == entity, links.c.system == system,
+                    links.c.scope == scope,
+                    links.c.entity == entity,
+                    links.c.system == system,
                     links.c.native_id.in_(chunk),
                 )
             )
@@ -244,9 +258,11 @@ class Tx:
         found: dict[str, dict[str, tuple[str, str | None]]] = {}
         for chunk in _chunks(list(dict.fromkeys(global_ids))):
             rows = self.conn.execute(
-                select(links.c.global_id, links.c.system, links.c.native_id, links.c.seen_hash)
-                .where(links.c.scope == scope, links.c.entity == entity,
-                       links.c.global_id.in_(chunk))
+                select(
+                    links.c.global_id, links.c.system, links.c.native_id, links.c.seen_hash
+                ).where(
+                    links.c.scope == scope, links.c.entity == entity, links.c.global_id.in_(chunk)
+                )
             )
             for r in rows:
                 found.setdefault(r.global_id, {})[r.system] = (r.native_id, r.seen_hash)
@@ -255,25 +271,40 @@ class Tx:
     def put_links(self, scope: str, rows: Iterable[tuple[str, str, str, str, str | None]]) -> None:
         """Upsert links as ``(entity, system, native_id, global_id, seen_hash)``."""
         payload = [
-            {"scope": scope, "entity": e, "system": s, "native_id": n, "global_id": g,
-             "seen_hash": h}
+            {
+                "scope": scope,
+                "entity": e,
+                "system": s,
+                "native_id": n,
+                "global_id": g,
+                "seen_hash": h,
+            }
             for e, s, n, g, h in rows
         ]
-        self._upsert(links, payload, ["scope", "entity", "system", "native_id"],
-                     ["global_id", "seen_hash"])
+        self._upsert(
+            links, payload, ["scope", "entity", "system", "native_id"], ["global_id", "seen_hash"]
+        )
 
     def drop_links(self, scope: str, entity: str, system: str, native_ids: Sequence[str]) -> None:
         """Remove links of deleted records."""
         for chunk in _chunks(list(native_ids)):
-            self.conn.execute(delete(links).where(
-                links.c.scope == scope, links.c.entity == entity, links.c.system == system,
-                links.c.native_id.in_(chunk)))
+            self.conn.execute(
+                delete(links).where(
+                    links.c.scope == scope,
+                    links.c.entity == entity,
+                    links.c.system == system,
+                    links.c.native_id.in_(chunk),
+                )
+            )
 
     def iter_native_ids(self, scope: str, entity: str, system: str) -> Iterator[str]:
         """Every linked native id of one system's entity, streamed."""
-        result = self.conn.execution_options(yield_per=5000).execute(
-            select(links.c.native_id).where(
-                links.c.scope == scope, links.c.entity == entity, links.c.system == system)
+        result = self.conn.execute(
+            (
+                select(links.c.native_id).where(
+                    links.c.scope == scope, links.c.entity == entity, links.c.system == system
+                )
+            ).execution_options(yield_per=5000)
         )
         for row in result:
             yield row.native_id
@@ -282,7 +313,8 @@ class Tx:
         """Number of links per (entity, system)."""
         rows = self.conn.execute(
             select(links.c.entity, links.c.system, func.count())
-            .where(links.c.scope == scope).group_by(links.c.entity, links.c.system)
+            .where(links.c.scope == scope)
+            .group_by(links.c.entity, links.c.system)
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
@@ -294,29 +326,37 @@ class Tx:
         for chunk in _chunks(list(dict.fromkeys(global_ids))):
             rows = self.conn.execute(
                 select(bases.c.global_id, bases.c.data).where(
-                    bases.c.scope == scope, bases.c.entity == entity,
-                    bases.c.global_id.in_(chunk))
+                    bases.c.scope == scope, bases.c.entity == entity, bases.c.global_id.in_(chunk)
+                )
             )
             found.update({r.global_id: r.data for r in rows})
         return found
 
     def put_bases(self, scope: str, entity: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Upsert bases as ``(global_id, json, hash)``."""
-        payload = [{"scope": scope, "entity": entity, "global_id": g, "data": d, "hash": h}
-                   for g, d, h in rows]
+        payload = [
+            {"scope": scope, "entity": entity, "global_id": g, "data": d, "hash": h}
+            for g, d, h in rows
+        ]
         self._upsert(bases, payload, ["scope", "entity", "global_id"], ["data", "hash"])
 
     def drop_bases(self, scope: str, entity: str, global_ids: Sequence[str]) -> None:
         """Forget the bases of deleted records."""
         for chunk in _chunks(list(global_ids)):
-            self.conn.execute(delete(bases).where(
-                bases.c.scope == scope, bases.c.entity == entity, bases.c.global_id.in_(chunk)))
+            self.conn.execute(
+                delete(bases).where(
+                    bases.c.scope == scope, bases.c.entity == entity, bases.c.global_id.in_(chunk)
+                )
+            )
 
     def iter_bases(self, scope: str, entity: str) -> Iterator[tuple[str, str]]:
         """Every ``(global_id, json)`` base of an entity, streamed."""
-        result = self.conn.execution_options(yield_per=2000).execute(
-            select(bases.c.global_id, bases.c.data).where(
-                bases.c.scope == scope, bases.c.entity == entity).order_by(bases.c.global_id)
+        result = self.conn.execute(
+            (
+                select(bases.c.global_id, bases.c.data)
+                .where(bases.c.scope == scope, bases.c.entity == entity)
+                .order_by(bases.c.global_id)
+            ).execution_options(yield_per=2000)
         )
         for row in result:
             yield row.global_id, row.data
@@ -327,13 +367,27 @@ class Tx:
         """Stage pulled changes; a newer change of the same record replaces the older."""
         self.bumps_generation = True
         payload = [
-            {"scope": scope, "entity": r.entity, "system": r.system, "native_id": r.native_id,
-             "global_id": r.global_id, "data": r.data, "stamp": r.stamp, "deleted": r.deleted,
-             "new": r.new, "attempts": 0, "note": r.note}
+            {
+                "scope": scope,
+                "entity": r.entity,
+                "system": r.system,
+                "native_id": r.native_id,
+                "global_id": r.global_id,
+                "data": r.data,
+                "stamp": r.stamp,
+                "deleted": r.deleted,
+                "new": r.new,
+                "attempts": 0,
+                "note": r.note,
+            }
             for r in rows
         ]
-        self._upsert(inbox, payload, ["scope", "entity", "system", "native_id"],
-                     ["global_id", "data", "stamp", "deleted", "new", "attempts", "note"])
+        self._upsert(
+            inbox,
+            payload,
+            ["scope", "entity", "system", "native_id"],
+            ["global_id", "data", "stamp", "deleted", "new", "attempts", "note"],
+        )
 
     def inbox_page(
         self, scope: str, entity: str, after: tuple[str, str] | None, limit: int
@@ -350,68 +404,108 @@ class Tx:
     ) -> list[InboxRow]:
         """Staged rows of the next ``limit`` global ids after ``after``, grouped in order."""
         ids = select(inbox.c.global_id).where(
-            inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.global_id.is_not(None))
+            inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.global_id.is_not(None)
+        )
         if after is not None:
             ids = ids.where(inbox.c.global_id > after)
-        chosen = [r[0] for r in self.conn.execute(
-            ids.group_by(inbox.c.global_id).order_by(inbox.c.global_id).limit(limit))]
+        chosen = [
+            r[0]
+            for r in self.conn.execute(
+                ids.group_by(inbox.c.global_id).order_by(inbox.c.global_id).limit(limit)
+            )
+        ]
         if not chosen:
             return []
         rows = self.conn.execute(
-            select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity,
-                                inbox.c.global_id.in_(chosen))
-            .order_by(inbox.c.global_id, inbox.c.system))
+            select(inbox)
+            .where(inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.global_id.in_(chosen))
+            .order_by(inbox.c.global_id, inbox.c.system)
+        )
         return [_inbox_row(r) for r in rows]
 
     def new_counts(self, scope: str, entity: str) -> dict[str, int]:
         """Number of new (unlinked) staged records per system."""
         rows = self.conn.execute(
-            select(inbox.c.system, func.count()).where(
-                inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.new.is_(True),
-                inbox.c.deleted.is_(False)).group_by(inbox.c.system))
+            select(inbox.c.system, func.count())
+            .where(
+                inbox.c.scope == scope,
+                inbox.c.entity == entity,
+                inbox.c.new.is_(True),
+                inbox.c.deleted.is_(False),
+            )
+            .group_by(inbox.c.system)
+        )
         return {r[0]: int(r[1]) for r in rows}
 
     def new_rows(self, scope: str, entity: str, system: str) -> Iterator[InboxRow]:
         """Staged records of ``system`` that no link ties to the other system yet."""
-        result = self.conn.execution_options(yield_per=2000).execute(
-            select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity,
-                                inbox.c.system == system, inbox.c.new.is_(True),
-                                inbox.c.deleted.is_(False))
-            .order_by(inbox.c.native_id))
+        result = self.conn.execute(
+            select(inbox)
+            .where(
+                inbox.c.scope == scope,
+                inbox.c.entity == entity,
+                inbox.c.system == system,
+                inbox.c.new.is_(True),
+                inbox.c.deleted.is_(False),
+            )
+            .order_by(inbox.c.native_id)
+            .execution_options(yield_per=2000)
+        )
         for row in result:
             yield _inbox_row(row)
 
-    def assign(self, scope: str, entity: str, rows: Sequence[tuple[str, str, str]],
-               note: str | None = None) -> None:
+    def assign(
+        self, scope: str, entity: str, rows: Sequence[tuple[str, str, str]], note: str | None = None
+    ) -> None:
         """Give staged rows their global id, ``(system, native_id, global_id)``; they
         are no longer new. ``note`` (a review hold) is set on them, or cleared."""
-        stmt = (update(inbox).where(
-            inbox.c.scope == scope, inbox.c.entity == entity,
-            inbox.c.system == bindparam("b_system"), inbox.c.native_id == bindparam("b_native"),
-        ).values(global_id=bindparam("b_global"), note=note, new=False))
+        stmt = (
+            update(inbox)
+            .where(
+                inbox.c.scope == scope,
+                inbox.c.entity == entity,
+                inbox.c.system == bindparam("b_system"),
+                inbox.c.native_id == bindparam("b_native"),
+            )
+            .values(global_id=bindparam("b_global"), note=note, new=False)
+        )
         for chunk in _chunks(list(rows), 2000):
-            self.conn.execute(stmt, [{"b_system": s, "b_native": n, "b_global": g}
-                                     for s, n, g in chunk])
+            self.conn.execute(
+                stmt, [{"b_system": s, "b_native": n, "b_global": g} for s, n, g in chunk]
+            )
 
     def unstage(self, scope: str, entity: str, keys: Sequence[tuple[str, str]]) -> None:
         """Remove applied changes from the inbox, by (system, native id)."""
         for chunk in _chunks(list(keys)):
-            self.conn.execute(delete(inbox).where(
-                inbox.c.scope == scope, inbox.c.entity == entity,
-                tuple_(inbox.c.system, inbox.c.native_id).in_(chunk)))
+            self.conn.execute(
+                delete(inbox).where(
+                    inbox.c.scope == scope,
+                    inbox.c.entity == entity,
+                    tuple_(inbox.c.system, inbox.c.native_id).in_(chunk),
+                )
+            )
 
     def defer(self, scope: str, entity: str, keys: Sequence[tuple[str, str]], note: str) -> None:
         """Keep staged changes for a later pass, counting the attempt and why."""
         for system, native_id in keys:
-            self.conn.execute(update(inbox).where(
-                inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.system == system,
-                inbox.c.native_id == native_id,
-            ).values(attempts=inbox.c.attempts + 1, note=note))
+            self.conn.execute(
+                update(inbox)
+                .where(
+                    inbox.c.scope == scope,
+                    inbox.c.entity == entity,
+                    inbox.c.system == system,
+                    inbox.c.native_id == native_id,
+                )
+                .values(attempts=inbox.c.attempts + 1, note=note)
+            )
 
     def inbox_counts(self, scope: str) -> dict[str, int]:
         """Number of staged changes per entity."""
-        rows = self.conn.execute(select(inbox.c.entity, func.count())
-                                 .where(inbox.c.scope == scope).group_by(inbox.c.entity))
+        rows = self.conn.execute(
+            select(inbox.c.entity, func.count())
+            .where(inbox.c.scope == scope)
+            .group_by(inbox.c.entity)
+        )
         return {r[0]: int(r[1]) for r in rows}
 
     # --- intents -------------------------------------------------------------------
@@ -422,8 +516,11 @@ class Tx:
         ids: list[int] = []
         now = _now()
         for row in rows:
-            result = self.conn.execute(intents.insert().values(
-                scope=scope, run_id=run_id, status="pending", created_at=now, **row))
+            result = self.conn.execute(
+                intents.insert().values(
+                    scope=scope, run_id=run_id, status="pending", created_at=now, **row
+                )
+            )
             ids.append(_inserted_id(result))
         return ids
 
@@ -435,16 +532,30 @@ class Tx:
     def open_intents(self, scope: str) -> list[IntentRow]:
         """Writes that were recorded but whose outcome was never committed."""
         rows = self.conn.execute(
-            select(intents).where(intents.c.scope == scope, intents.c.status == "pending")
+            select(intents)
+            .where(intents.c.scope == scope, intents.c.status == "pending")
             .order_by(intents.c.id)
         )
-        return [IntentRow(r.id, r.entity, r.system, r.global_id, r.kind, r.reference,
-                          r.native_id, r.payload_hash, r.run_id) for r in rows]
+        return [
+            IntentRow(
+                r.id,
+                r.entity,
+                r.system,
+                r.global_id,
+                r.kind,
+                r.reference,
+                r.native_id,
+                r.payload_hash,
+                r.run_id,
+            )
+            for r in rows
+        ]
 
     def purge_intents(self, scope: str) -> None:
         """Drop settled intents (they are history once committed)."""
-        self.conn.execute(delete(intents).where(intents.c.scope == scope,
-                                                intents.c.status != "pending"))
+        self.conn.execute(
+            delete(intents).where(intents.c.scope == scope, intents.c.status != "pending")
+        )
 
     # --- conflicts -----------------------------------------------------------------
 
@@ -453,18 +564,28 @@ class Tx:
 
         An open conflict on the same record and field is updated, not repeated.
         """
-        encoded = {k: json.dumps(v, sort_keys=True, default=str)
-                   if k in {"base", "crm", "erp", "detail"} else v for k, v in values.items()}
-        existing = self.conn.execute(select(conflicts.c.id).where(
-            conflicts.c.scope == scope, conflicts.c.status == "open",
-            conflicts.c.kind == encoded["kind"], conflicts.c.entity == encoded["entity"],
-            conflicts.c.global_id == encoded["global_id"], conflicts.c.field == encoded["field"],
-        )).scalar()
+        encoded = {
+            k: json.dumps(v, sort_keys=True, default=str)
+            if k in {"base", "crm", "erp", "detail"}
+            else v
+            for k, v in values.items()
+        }
+        existing = self.conn.execute(
+            select(conflicts.c.id).where(
+                conflicts.c.scope == scope,
+                conflicts.c.status == "open",
+                conflicts.c.kind == encoded["kind"],
+                conflicts.c.entity == encoded["entity"],
+                conflicts.c.global_id == encoded["global_id"],
+                conflicts.c.field == encoded["field"],
+            )
+        ).scalar()
         if existing is not None:
             self.conn.execute(update(conflicts).where(conflicts.c.id == existing).values(**encoded))
             return int(existing)
-        result = self.conn.execute(conflicts.insert().values(
-            scope=scope, status="open", created_at=_now(), **encoded))
+        result = self.conn.execute(
+            conflicts.insert().values(scope=scope, status="open", created_at=_now(), **encoded)
+        )
         return _inserted_id(result)
 
     def conflicts(self, scope: str, status: str | None = "open") -> list[ConflictRecord]:
@@ -476,8 +597,9 @@ class Tx:
 
     def conflict(self, scope: str, conflict_id: int) -> ConflictRecord | None:
         """One conflict by id."""
-        row = self.conn.execute(select(conflicts).where(
-            conflicts.c.scope == scope, conflicts.c.id == conflict_id)).first()
+        row = self.conn.execute(
+            select(conflicts).where(conflicts.c.scope == scope, conflicts.c.id == conflict_id)
+        ).first()
         return _conflict(row) if row is not None else None
 
     def set_conflict(self, conflict_id: int, status: str, resolution: Any = None) -> None:
@@ -488,16 +610,21 @@ class Tx:
             values["resolved_at"] = _now()
         self.conn.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(**values))
 
-    def open_conflict_fields(self, scope: str, entity: str,
-                             global_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    def open_conflict_fields(
+        self, scope: str, entity: str, global_ids: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
         """global id -> {field: conflict id} of open field conflicts."""
         found: dict[str, dict[str, int]] = {}
         for chunk in _chunks(list(dict.fromkeys(global_ids))):
-            rows = self.conn.execute(select(conflicts.c.global_id, conflicts.c.field,
-                                            conflicts.c.id).where(
-                conflicts.c.scope == scope, conflicts.c.entity == entity,
-                conflicts.c.kind == "field", conflicts.c.status == "open",
-                conflicts.c.global_id.in_(chunk)))
+            rows = self.conn.execute(
+                select(conflicts.c.global_id, conflicts.c.field, conflicts.c.id).where(
+                    conflicts.c.scope == scope,
+                    conflicts.c.entity == entity,
+                    conflicts.c.kind == "field",
+                    conflicts.c.status == "open",
+                    conflicts.c.global_id.in_(chunk),
+                )
+            )
             for r in rows:
                 found.setdefault(r.global_id, {})[r.field] = int(r.id)
         return found
@@ -508,27 +635,49 @@ class Tx:
         """Set records aside with their reason; one entry per record (latest wins)."""
         now = _now()
         for row in rows:
-            self.conn.execute(delete(quarantine).where(
-                quarantine.c.scope == scope, quarantine.c.entity == row["entity"],
-                quarantine.c.system == row["system"],
-                quarantine.c.native_id == row["native_id"]))
+            self.conn.execute(
+                delete(quarantine).where(
+                    quarantine.c.scope == scope,
+                    quarantine.c.entity == row["entity"],
+                    quarantine.c.system == row["system"],
+                    quarantine.c.native_id == row["native_id"],
+                )
+            )
         if rows:
-            self.conn.execute(quarantine.insert(),
-                              [{"scope": scope, "created_at": now, **r} for r in rows])
+            self.conn.execute(
+                quarantine.insert(), [{"scope": scope, "created_at": now, **r} for r in rows]
+            )
 
     def release(self, scope: str, entity: str, system: str, native_ids: Sequence[str]) -> None:
         """Remove records from quarantine once they went through."""
         for chunk in _chunks(list(native_ids)):
-            self.conn.execute(delete(quarantine).where(
-                quarantine.c.scope == scope, quarantine.c.entity == entity,
-                quarantine.c.system == system, quarantine.c.native_id.in_(chunk)))
+            self.conn.execute(
+                delete(quarantine).where(
+                    quarantine.c.scope == scope,
+                    quarantine.c.entity == entity,
+                    quarantine.c.system == system,
+                    quarantine.c.native_id.in_(chunk),
+                )
+            )
 
     def quarantined(self, scope: str) -> list[QuarantineRecord]:
         """Everything in quarantine."""
-        rows = self.conn.execute(select(quarantine).where(quarantine.c.scope == scope)
-                                 .order_by(quarantine.c.id))
-        return [QuarantineRecord(r.id, r.entity, r.system, r.native_id, r.field, r.reason,
-                                 r.payload, _aware(r.created_at) or _now()) for r in rows]
+        rows = self.conn.execute(
+            select(quarantine).where(quarantine.c.scope == scope).order_by(quarantine.c.id)
+        )
+        return [
+            QuarantineRecord(
+                r.id,
+                r.entity,
+                r.system,
+                r.native_id,
+                r.field,
+                r.reason,
+                r.payload,
+                _aware(r.created_at) or _now(),
+            )
+            for r in rows
+        ]
 
     def drop_quarantine(self, scope: str, ids: Sequence[int] | None = None) -> None:
         """Forget quarantine entries (all of ``scope`` when ``ids`` is None)."""
@@ -543,8 +692,9 @@ class Tx:
         """Append field-level changes: entity, global_id, field, old, new, origin, rule."""
         if rows:
             now = _now()
-            self.conn.execute(audit.insert(), [{"scope": scope, "run_id": run_id, "at": now, **r}
-                                               for r in rows])
+            self.conn.execute(
+                audit.insert(), [{"scope": scope, "run_id": run_id, "at": now, **r} for r in rows]
+            )
 
     def audit_trail(self, scope: str, global_id: str | None = None) -> list[dict[str, Any]]:
         """Audit rows, optionally for one record, oldest first."""
@@ -555,19 +705,35 @@ class Tx:
 
     # --- match decisions -----------------------------------------------------------
 
-    def decide_match(self, scope: str, entity: str, crm_id: str, erp_id: str,
-                     decision: str) -> None:
+    def decide_match(
+        self, scope: str, entity: str, crm_id: str, erp_id: str, decision: str
+    ) -> None:
         """Remember that a person confirmed or rejected a candidate pair."""
-        self._upsert(match_decisions, [{"scope": scope, "entity": entity, "crm_id": crm_id,
-                                        "erp_id": erp_id, "decision": decision,
-                                        "decided_at": _now()}],
-                     ["scope", "entity", "crm_id", "erp_id"], ["decision", "decided_at"])
+        self._upsert(
+            match_decisions,
+            [
+                {
+                    "scope": scope,
+                    "entity": entity,
+                    "crm_id": crm_id,
+                    "erp_id": erp_id,
+                    "decision": decision,
+                    "decided_at": _now(),
+                }
+            ],
+            ["scope", "entity", "crm_id", "erp_id"],
+            ["decision", "decided_at"],
+        )
 
     def match_decisions(self, scope: str, entity: str, decision: str) -> set[tuple[str, str]]:
         """``(crm_id, erp_id)`` pairs with that decision."""
-        rows = self.conn.execute(select(match_decisions.c.crm_id, match_decisions.c.erp_id).where(
-            match_decisions.c.scope == scope, match_decisions.c.entity == entity,
-            match_decisions.c.decision == decision))
+        rows = self.conn.execute(
+            select(match_decisions.c.crm_id, match_decisions.c.erp_id).where(
+                match_decisions.c.scope == scope,
+                match_decisions.c.entity == entity,
+                match_decisions.c.decision == decision,
+            )
+        )
         return {(r.crm_id, r.erp_id) for r in rows}
 
     # --- leases --------------------------------------------------------------------
@@ -593,8 +759,9 @@ class Tx:
 
     def release_lease(self, scope: str, holder: str) -> None:
         """Give the lease up (only if still ours)."""
-        self.conn.execute(delete(leases).where(and_(leases.c.scope == scope,
-                                                    leases.c.holder == holder)))
+        self.conn.execute(
+            delete(leases).where(and_(leases.c.scope == scope, leases.c.holder == holder))
+        )
 
     def lease_holder(self, scope: str) -> str | None:
         """Who holds the lease now, if anyone (expired leases count as free)."""
@@ -607,24 +774,40 @@ class Tx:
 
     def start_run(self, scope: str, run_id: str, mode: str) -> None:
         """Record that a run started."""
-        self.conn.execute(runs.insert().values(run_id=run_id, scope=scope, mode=mode,
-                                               started_at=_now()))
+        self.conn.execute(
+            runs.insert().values(run_id=run_id, scope=scope, mode=mode, started_at=_now())
+        )
 
     def finish_run(self, run_id: str, report: str) -> None:
         """Record a run's report."""
-        self.conn.execute(update(runs).where(runs.c.run_id == run_id)
-                          .values(finished_at=_now(), report=report))
+        self.conn.execute(
+            update(runs).where(runs.c.run_id == run_id).values(finished_at=_now(), report=report)
+        )
 
     def last_runs(self, scope: str, limit: int = 10) -> list[dict[str, Any]]:
         """The most recent runs, newest first."""
-        rows = self.conn.execute(select(runs).where(runs.c.scope == scope)
-                                 .order_by(runs.c.started_at.desc()).limit(limit))
+        rows = self.conn.execute(
+            select(runs)
+            .where(runs.c.scope == scope)
+            .order_by(runs.c.started_at.desc())
+            .limit(limit)
+        )
         return [dict(r._mapping) for r in rows]
 
 
 def _inbox_row(r: Any) -> InboxRow:
-    return InboxRow(r.entity, r.system, r.native_id, r.global_id, r.data, _aware(r.stamp),
-                    bool(r.deleted), bool(r.new), r.attempts, r.note)
+    return InboxRow(
+        r.entity,
+        r.system,
+        r.native_id,
+        r.global_id,
+        r.data,
+        _aware(r.stamp),
+        bool(r.deleted),
+        bool(r.new),
+        r.attempts,
+        r.note,
+    )
 
 
 def _conflict(row: Any) -> ConflictRecord:
@@ -632,10 +815,19 @@ def _conflict(row: Any) -> ConflictRecord:
         return json.loads(value) if value is not None else None
 
     return ConflictRecord(
-        id=int(row.id), kind=row.kind, entity=row.entity, global_id=row.global_id,
-        field=row.field, base=load(row.base), crm=load(row.crm), erp=load(row.erp),
-        detail=load(row.detail), status=row.status, resolution=load(row.resolution),
-        created_at=_aware(row.created_at) or _now(), resolved_at=_aware(row.resolved_at),
+        id=int(row.id),
+        kind=row.kind,
+        entity=row.entity,
+        global_id=row.global_id,
+        field=row.field,
+        base=load(row.base),
+        crm=load(row.crm),
+        erp=load(row.erp),
+        detail=load(row.detail),
+        status=row.status,
+        resolution=load(row.resolution),
+        created_at=_aware(row.created_at) or _now(),
+        resolved_at=_aware(row.resolved_at),
     )
 
 

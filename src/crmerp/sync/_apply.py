@@ -113,22 +113,27 @@ class _Batch:
             self.open_fields = tx.open_conflict_fields(ctx.scope, self.entity, gids)
             self.resolutions = _resolutions(tx, ctx.scope, self.entity, gids)
         return [
-            _Group(gid, rows, links.get(gid, {}),
-                   json.loads(bases[gid]) if gid in bases else None)
+            _Group(gid, rows, links.get(gid, {}), json.loads(bases[gid]) if gid in bases else None)
             for gid, rows in by_gid.items()
         ]
 
     def _needs_fresh(self, group: _Group) -> bool:
-        return (group.base is None or ENGINE_SYSTEM in group.rows
-                or group.gid in self.open_fields or group.gid in self.resolutions)
+        return (
+            group.base is None
+            or ENGINE_SYSTEM in group.rows
+            or group.gid in self.open_fields
+            or group.gid in self.resolutions
+        )
 
     def _fetch(self, groups: list[_Group]) -> None:
         for side in self.ctx.sides():
             wanted = {
                 group.links[side.system][0]: group
                 for group in groups
-                if side.system in group.links and side.system not in group.rows
-                and self._needs_fresh(group) and side.reads(self.entity)
+                if side.system in group.links
+                and side.system not in group.rows
+                and self._needs_fresh(group)
+                and side.reads(self.entity)
             }
             if not wanted:
                 continue
@@ -137,7 +142,8 @@ class _Batch:
             for native_id, group in wanted.items():
                 record = found.get(native_id)
                 self.current[(side.system, group.gid)] = (
-                    self._canonical(side, record) if record is not None else None)
+                    self._canonical(side, record) if record is not None else None
+                )
                 if record is None:
                     group.drop_links.append((side.system, native_id))
 
@@ -170,8 +176,11 @@ class _Batch:
                     self.inbound[(ref_entity, system, native)] = gid
             outbound: dict[str, set[str]] = {}
             for group in groups:
-                derived = [json.loads(r.data) for s, r in group.rows.items()
-                           if s == ENGINE_SYSTEM and r.data is not None]
+                derived = [
+                    json.loads(r.data)
+                    for s, r in group.rows.items()
+                    if s == ENGINE_SYSTEM and r.data is not None
+                ]
                 for data in [group.base or {}, *derived]:
                     for ref_entity, value in collect_refs(self.entity, data):
                         outbound.setdefault(ref_entity, set()).add(value)
@@ -193,15 +202,15 @@ class _Batch:
                 out.append((side.system, data))
         return out
 
-    def _to_global(self, system: str, data: Mapping[str, Any]
-                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        return rewrite_refs(self.entity, data,
-                            lambda e, v: self.inbound.get((e, system, v)))
+    def _to_global(
+        self, system: str, data: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return rewrite_refs(self.entity, data, lambda e, v: self.inbound.get((e, system, v)))
 
-    def _to_native(self, system: str, data: Mapping[str, Any]
-                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        return rewrite_refs(self.entity, data,
-                            lambda e, v: self.outbound.get((e, system, v)))
+    def _to_native(
+        self, system: str, data: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return rewrite_refs(self.entity, data, lambda e, v: self.outbound.get((e, system, v)))
 
     # --- planning one group ----------------------------------------------------------
 
@@ -268,14 +277,22 @@ class _Batch:
         else:
             seed = None
         resolved = self.resolutions.get(group.gid, {})
-        outcome = merge(base, views["crm"], views["erp"], self.rules,
-                        resolved={f: v for f, (v, _i) in resolved.items()},
-                        parked=frozenset(self.open_fields.get(group.gid, {})))
+        outcome = merge(
+            base,
+            views["crm"],
+            views["erp"],
+            self.rules,
+            resolved={f: v for f, (v, _i) in resolved.items()},
+            parked=frozenset(self.open_fields.get(group.gid, {})),
+        )
         if seed is not None:
             outcome = attrs.evolve(outcome, result={**seed, **outcome.result})
         group.settle = [i for _v, i in resolved.values()]
-        group.settle += [self.open_fields[group.gid][f] for f in outcome.settled
-                         if f in self.open_fields.get(group.gid, {})]
+        group.settle += [
+            self.open_fields[group.gid][f]
+            for f in outcome.settled
+            if f in self.open_fields.get(group.gid, {})
+        ]
         self._convert_quote(group, outcome)
         group.outcome = outcome
         group.new_base = outcome.result
@@ -297,12 +314,12 @@ class _Batch:
         fields = ("customer_id", "currency", "payment_terms", "lines", "number")
         order = {k: outcome.result[k] for k in fields if k in outcome.result}
         order.update(quote_id=group.gid, status="confirmed")
-        group.derived.append(InboxRow("order", ENGINE_SYSTEM, order_id, order_id,
-                                      dumps(order), None))
+        group.derived.append(
+            InboxRow("order", ENGINE_SYSTEM, order_id, order_id, dumps(order), None)
+        )
         self.rep.derived += 1
 
-    def _plan_side(self, group: _Group, side: Side, view: SideView,
-                   outcome: MergeOutcome) -> None:
+    def _plan_side(self, group: _Group, side: Side, view: SideView, outcome: MergeOutcome) -> None:
         linked = group.links.get(side.system)
         if (side.system, linked[0] if linked else "") in group.drop_links:
             linked = None
@@ -312,8 +329,7 @@ class _Batch:
         if linked is None and not self._may_create(group, side):
             return
         native_id = linked[0] if linked else None
-        readback, missing = self._readback(side, {**outcome.result, **wanted}, group.gid,
-                                           native_id)
+        readback, missing = self._readback(side, {**outcome.result, **wanted}, group.gid, native_id)
         if missing:
             ref_entity, value = missing[0]
             group.defer = f"waiting for {ref_entity} {value} on {side.system}"
@@ -327,14 +343,14 @@ class _Batch:
                 group.seen.append((side.system, linked[0], seen_hash))
             return
         before = view.current or {}
-        changes = {k: (before.get(k), v) for k, v in readback[0].items()
-                   if before.get(k) != v}
+        changes = {k: (before.get(k), v) for k, v in readback[0].items() if before.get(k) != v}
         payload = self._payload(side, outcome.result, wanted, group.gid)
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
         group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes))
 
-    def _current_hash(self, group: _Group, side: Side,
-                      linked: tuple[str, str | None] | None) -> str | None:
+    def _current_hash(
+        self, group: _Group, side: Side, linked: tuple[str, str | None] | None
+    ) -> str | None:
         row = group.rows.get(side.system)
         if row is not None and row.data is not None:
             return fingerprint(row.data)
@@ -344,15 +360,14 @@ class _Batch:
         return linked[1] if linked else None
 
     def _may_create(self, group: _Group, side: Side) -> bool:
-        origins = [s for s in self.ctx.sides() if s.system in group.rows or s.system in
-                   group.links]
+        origins = [s for s in self.ctx.sides() if s.system in group.rows or s.system in group.links]
         if ENGINE_SYSTEM in group.rows and not origins:
             return True
         return any(self.rules.may_create(o.name) for o in origins if o is not side)
 
-    def _readback(self, side: Side, data: Mapping[str, Any] | None, gid: str,
-                  native_id: str | None = None
-                  ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[Any]]:
+    def _readback(
+        self, side: Side, data: Mapping[str, Any] | None, gid: str, native_id: str | None = None
+    ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[Any]]:
         """What ``side`` would hold after writing ``data``: (global form, native form)."""
         if data is None:
             return None, []
@@ -361,14 +376,14 @@ class _Batch:
             return None, missing
         model = self.model.model_validate({**native, "id": gid})
         payload = side.adapter.to_native(self.entity, model)
-        back = side.adapter.to_canonical(self.entity,
-                                         NativeRecord(native_id or gid, payload))
+        back = side.adapter.to_canonical(self.entity, NativeRecord(native_id or gid, payload))
         native_form = project(back, side.carried(self.entity))
         global_form, _missing = self._to_global(side.system, native_form)
         return (global_form, native_form), []
 
-    def _payload(self, side: Side, result: Mapping[str, Any], wanted: Mapping[str, Any],
-                 gid: str) -> dict[str, Any]:
+    def _payload(
+        self, side: Side, result: Mapping[str, Any], wanted: Mapping[str, Any], gid: str
+    ) -> dict[str, Any]:
         native, _missing = self._to_native(side.system, {**result, **wanted})
         model = self.model.model_validate({**native, "id": gid})
         return side.adapter.to_native(self.entity, model)
@@ -377,10 +392,12 @@ class _Batch:
         deleted = [self.ctx.side_of(s) for s, r in group.rows.items() if r.deleted]
         gone = {s.system for s in deleted if s is not None}
         for system in gone:
-            group.drop_links.append((system, group.links.get(system, (group.rows[system]
-                                                                      .native_id, None))[0]))
-        survivors = [s for s in self.ctx.sides() if s.system not in gone
-                     and s.system in group.links]
+            group.drop_links.append(
+                (system, group.links.get(system, (group.rows[system].native_id, None))[0])
+            )
+        survivors = [
+            s for s in self.ctx.sides() if s.system not in gone and s.system in group.links
+        ]
         edited_elsewhere = any(s.system in group.rows for s in survivors)
         policy = self.rules.deletes
         if edited_elsewhere or policy is DeletePolicy.IGNORE or not survivors:
@@ -397,8 +414,9 @@ class _Batch:
         if policy is DeletePolicy.ARCHIVE and group.base is not None and "active" in group.base:
             archived = {**group.base, "active": False}
             group.new_base = archived
-            view = SideView(target.name, target.carried(self.entity),
-                            self._before(target, group), None)
+            view = SideView(
+                target.name, target.carried(self.entity), self._before(target, group), None
+            )
             outcome = MergeOutcome(archived, frozenset(), (), (), (), frozenset())
             self._plan_side(group, target, view, outcome)
 
@@ -410,9 +428,15 @@ class _Batch:
         if not ops:
             return
         intent_rows = [
-            {"entity": self.entity, "system": op.side.system, "global_id": group.gid,
-             "kind": op.kind.value, "reference": reference_for(group.gid),
-             "native_id": op.native_id, "payload_hash": op.seen_hash or ""}
+            {
+                "entity": self.entity,
+                "system": op.side.system,
+                "global_id": group.gid,
+                "kind": op.kind.value,
+                "reference": reference_for(group.gid),
+                "native_id": op.native_id,
+                "payload_hash": op.seen_hash or "",
+            }
             for group, op in ops
         ]
         with ctx.tx() as tx:
@@ -422,25 +446,32 @@ class _Batch:
         for side in ctx.sides():
             mine = [(i, g, op) for i, (g, op) in enumerate(ops) if op.side is side]
             for start in range(0, len(mine), side.caps.max_batch):
-                chunk = mine[start:start + side.caps.max_batch]
+                chunk = mine[start : start + side.caps.max_batch]
                 self._send(side, chunk)
 
     def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
         ctx = self.ctx
-        write_ops = [WriteOp(op.kind, reference_for(g.gid), op.payload, op.native_id)
-                     for _i, g, op in chunk]
+        write_ops = [
+            WriteOp(op.kind, reference_for(g.gid), op.payload, op.native_id) for _i, g, op in chunk
+        ]
         if ctx.dry:
-            results = [WriteResult.done(op.native_id or f"(planned {g.gid[:8]})")
-                       for _i, g, op in chunk]
+            results = [
+                WriteResult.done(op.native_id or f"(planned {g.gid[:8]})") for _i, g, op in chunk
+            ]
             for _i, g, op in chunk:
-                ctx.report.planned.append(PlannedWrite(self.entity, side.name, op.kind.value,
-                                                       g.gid, op.native_id, op.changes))
+                ctx.report.planned.append(
+                    PlannedWrite(
+                        self.entity, side.name, op.kind.value, g.gid, op.native_id, op.changes
+                    )
+                )
         else:
             if not side.caps.upsert_by_reference:
                 write_ops = self._resolve_existing(side, write_ops)
             ctx.boundary("write.sent")
-            results = ctx.call(f"write {side.system} {self.entity}",
-                               lambda: side.adapter.write_checked(self.entity, write_ops))
+            results = ctx.call(
+                f"write {side.system} {self.entity}",
+                lambda: side.adapter.write_checked(self.entity, write_ops),
+            )
             ctx.boundary("write.answered")
         for (index, _g, _op), result in zip(chunk, results, strict=True):
             self.results[index] = result
@@ -449,11 +480,16 @@ class _Batch:
         refs = [op.reference for op in ops if op.kind is WriteKind.CREATE]
         if not refs:
             return ops
-        found = self.ctx.call(f"find {side.system} {self.entity}",
-                              lambda: side.adapter.find_by_reference(self.entity, refs))
-        return [attrs.evolve(op, kind=WriteKind.UPDATE, native_id=found[op.reference].id)
-                if op.kind is WriteKind.CREATE and op.reference in found else op
-                for op in ops]
+        found = self.ctx.call(
+            f"find {side.system} {self.entity}",
+            lambda: side.adapter.find_by_reference(self.entity, refs),
+        )
+        return [
+            attrs.evolve(op, kind=WriteKind.UPDATE, native_id=found[op.reference].id)
+            if op.kind is WriteKind.CREATE and op.reference in found
+            else op
+            for op in ops
+        ]
 
     def _commit(self, groups: list[_Group]) -> None:
         ctx = self.ctx
@@ -463,7 +499,7 @@ class _Batch:
         with ctx.tx() as tx:
             for group in groups:
                 ok = group.done
-                for op in (group.ops if group.done else []):
+                for op in group.ops if group.done else []:
                     result = results.get(index)
                     index += 1
                     ok = self._record(tx, group, op, result, link_rows) and ok
@@ -476,8 +512,14 @@ class _Batch:
         ctx.boundary("state.commit")
         ctx.progress(self.entity, "apply", len(groups))
 
-    def _record(self, tx: Tx, group: _Group, op: _Op, result: WriteResult | None,
-                link_rows: list[tuple[str, str, str, str, str | None]]) -> bool:
+    def _record(
+        self,
+        tx: Tx,
+        group: _Group,
+        op: _Op,
+        result: WriteResult | None,
+        link_rows: list[tuple[str, str, str, str, str | None]],
+    ) -> bool:
         side_rep = self.rep.side(op.side.name)
         if result is None or result.status.value == "retry":
             side_rep.retried += 1
@@ -487,11 +529,19 @@ class _Batch:
             side_rep.failed += 1
             side_rep.quarantined += 1
             group.defer = f"{FAILED_NOTE} {op.side.system}: {result.reason}"
-            tx.quarantine(self.ctx.scope, [{
-                "entity": self.entity, "system": op.side.system,
-                "native_id": op.native_id or group.gid, "field": None,
-                "reason": f"write refused: {result.reason}",
-                "payload": json.dumps(op.payload, default=str, sort_keys=True)}])
+            tx.quarantine(
+                self.ctx.scope,
+                [
+                    {
+                        "entity": self.entity,
+                        "system": op.side.system,
+                        "native_id": op.native_id or group.gid,
+                        "field": None,
+                        "reason": f"write refused: {result.reason}",
+                        "payload": json.dumps(op.payload, default=str, sort_keys=True),
+                    }
+                ],
+            )
             return False
         if op.kind is WriteKind.DELETE:
             side_rep.deleted += 1
@@ -501,8 +551,7 @@ class _Batch:
         else:
             side_rep.updated += 1
         assert result.native_id is not None
-        link_rows.append((self.entity, op.side.system, result.native_id, group.gid,
-                          op.seen_hash))
+        link_rows.append((self.entity, op.side.system, result.native_id, group.gid, op.seen_hash))
         return True
 
     def _settle(self, tx: Tx, group: _Group, ok: bool) -> None:
@@ -523,11 +572,14 @@ class _Batch:
             if row is not None and row.data is not None and side.system in group.links:
                 wrote = any(op.side is side for op in group.ops)
                 if not wrote:
-                    tx.put_links(scope, [(entity, side.system, row.native_id, group.gid,
-                                          fingerprint(row.data))])
+                    tx.put_links(
+                        scope,
+                        [(entity, side.system, row.native_id, group.gid, fingerprint(row.data))],
+                    )
             elif row is not None and row.data is not None and not row.deleted:
-                tx.put_links(scope, [(entity, side.system, row.native_id, group.gid,
-                                      fingerprint(row.data))])
+                tx.put_links(
+                    scope, [(entity, side.system, row.native_id, group.gid, fingerprint(row.data))]
+                )
         if group.drop_base:
             tx.drop_bases(scope, entity, [group.gid])
         elif group.new_base is not None:
@@ -548,23 +600,47 @@ class _Batch:
         self.rep.merged += 1
         if group.base is None:
             origins = sorted({c.origin for c in outcome.changes}) or ["engine"]
-            audit = [{"entity": self.entity, "global_id": group.gid, "field": "*",
-                      "old": None, "new": None, "origin": "+".join(origins),
-                      "rule": "first-seen"}]
+            audit = [
+                {
+                    "entity": self.entity,
+                    "global_id": group.gid,
+                    "field": "*",
+                    "old": None,
+                    "new": None,
+                    "origin": "+".join(origins),
+                    "rule": "first-seen",
+                }
+            ]
         else:
-            audit = [{"entity": self.entity, "global_id": group.gid, "field": c.field,
-                      "old": json.dumps(c.old, default=str),
-                      "new": json.dumps(c.new, default=str), "origin": c.origin,
-                      "rule": c.rule} for c in outcome.changes]
+            audit = [
+                {
+                    "entity": self.entity,
+                    "global_id": group.gid,
+                    "field": c.field,
+                    "old": json.dumps(c.old, default=str),
+                    "new": json.dumps(c.new, default=str),
+                    "origin": c.origin,
+                    "rule": c.rule,
+                }
+                for c in outcome.changes
+            ]
         tx.audit(self.ctx.scope, self.ctx.run_id, audit)
         for change in outcome.changes:
             if change.rule.startswith(("owner", "latest", "function")):
                 counts = self.rep.conflicts_resolved_by_rule
                 counts[change.rule] = counts.get(change.rule, 0) + 1
         for conflict in outcome.conflicts:
-            tx.add_conflict(self.ctx.scope, kind="field", entity=self.entity,
-                            global_id=group.gid, field=conflict.field, base=conflict.base,
-                            crm=conflict.crm, erp=conflict.erp, detail={"reason": conflict.reason})
+            tx.add_conflict(
+                self.ctx.scope,
+                kind="field",
+                entity=self.entity,
+                global_id=group.gid,
+                field=conflict.field,
+                base=conflict.base,
+                crm=conflict.crm,
+                erp=conflict.erp,
+                detail={"reason": conflict.reason},
+            )
             self.rep.conflicts_parked += 1
 
 
@@ -575,8 +651,9 @@ class _Wait(Exception):  # noqa: N818 - internal signal, not an error
     """A group must wait for a parent record."""
 
 
-def _resolutions(tx: Tx, scope: str, entity: str, gids: Sequence[str]
-                 ) -> dict[str, dict[str, tuple[Any, int]]]:
+def _resolutions(
+    tx: Tx, scope: str, entity: str, gids: Sequence[str]
+) -> dict[str, dict[str, tuple[Any, int]]]:
     wanted = set(gids)
     found: dict[str, dict[str, tuple[Any, int]]] = {}
     for conflict in tx.conflicts(scope, status="resolved"):

@@ -71,8 +71,10 @@ class SyncEngine:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if crm.system == erp.system:
-            raise UsageError(f"both adapters are {crm.system!r}; the CRM and ERP must differ",
-                             code="engine-same-system")
+            raise UsageError(
+                f"both adapters are {crm.system!r}; the CRM and ERP must differ",
+                code="engine-same-system",
+            )
         if batch_size < 1:
             raise UsageError("batch_size must be at least 1", code="engine-batch-size")
         self.crm = crm
@@ -150,20 +152,32 @@ class SyncEngine:
         wanted = list(entities) if entities is not None else list(ENTITIES)
         unknown = set(wanted) - set(ENTITIES)
         if unknown:
-            raise UsageError(f"unknown entities {sorted(unknown)}; known: {list(ENTITIES)}",
-                             code="engine-entity")
-        return [e for e in ENTITIES if e in wanted
-                and (e in self.crm.mappings or e in self.erp.mappings)]
+            raise UsageError(
+                f"unknown entities {sorted(unknown)}; known: {list(ENTITIES)}", code="engine-entity"
+            )
+        return [
+            e
+            for e in ENTITIES
+            if e in wanted and (e in self.crm.mappings or e in self.erp.mappings)
+        ]
 
     def _context(self, report: SyncReport, conn: Any) -> RunContext:
         return RunContext(
-            scope=self.scope, run_id=report.run_id,
+            scope=self.scope,
+            run_id=report.run_id,
             crm=Side("crm", self.crm, self.crm.capabilities()),
             erp=Side("erp", self.erp, self.erp.capabilities()),
-            state=self.state, rules=self.rules, matcher=self.matcher, report=report,
-            retrier=Retrier(self.retry, self.sleep), batch_size=self.batch_size,
-            worker_id=self.worker_id, lease_ttl=self.lease_ttl, boundary=self.boundary,
-            progress=self.progress, dry_conn=conn,
+            state=self.state,
+            rules=self.rules,
+            matcher=self.matcher,
+            report=report,
+            retrier=Retrier(self.retry, self.sleep),
+            batch_size=self.batch_size,
+            worker_id=self.worker_id,
+            lease_ttl=self.lease_ttl,
+            boundary=self.boundary,
+            progress=self.progress,
+            dry_conn=conn,
         )
 
     def _recover(self, ctx: RunContext) -> int:
@@ -179,8 +193,15 @@ class SyncEngine:
                 continue
             record = _find(ctx, side, intent.entity, intent.reference)
             if record is not None:
-                links.append((intent.entity, intent.system, record.id, intent.global_id,
-                              intent.payload_hash or None))
+                links.append(
+                    (
+                        intent.entity,
+                        intent.system,
+                        record.id,
+                        intent.global_id,
+                        intent.payload_hash or None,
+                    )
+                )
         with ctx.tx() as tx:
             tx.put_links(self.scope, links)
             tx.close_intents([i.id for i in pending], status="recovered")
@@ -209,30 +230,52 @@ class SyncEngine:
                 return
             if value is _UNSET:
                 if pick not in {"crm", "erp"}:
-                    raise UsageError("give pick='crm', pick='erp' or value=...",
-                                     code="resolve-pick")
+                    raise UsageError(
+                        "give pick='crm', pick='erp' or value=...", code="resolve-pick"
+                    )
                 value = conflict.crm if pick == "crm" else conflict.erp
             tx.set_conflict(conflict_id, "resolved", {"value": value, "pick": pick})
-            tx.stage(self.scope, [InboxRow(conflict.entity, ENGINE_SYSTEM, conflict.global_id,
-                                           conflict.global_id, None, None)])
+            tx.stage(
+                self.scope,
+                [
+                    InboxRow(
+                        conflict.entity,
+                        ENGINE_SYSTEM,
+                        conflict.global_id,
+                        conflict.global_id,
+                        None,
+                        None,
+                    )
+                ],
+            )
 
     def _resolve_match(self, tx: Any, conflict: ConflictRecord, pick: str | None) -> None:
         if pick not in {"link", "new"}:
-            raise UsageError("a match review takes pick='link' or pick='new'",
-                             code="resolve-match")
+            raise UsageError("a match review takes pick='link' or pick='new'", code="resolve-match")
         crm_id, erp_id = str(conflict.crm), str(conflict.erp)
         entity = conflict.entity
         if pick == "link":
-            rows = [(self.crm.system, crm_id, conflict.global_id),
-                    (self.erp.system, erp_id, conflict.global_id)]
+            rows = [
+                (self.crm.system, crm_id, conflict.global_id),
+                (self.erp.system, erp_id, conflict.global_id),
+            ]
         else:
-            rows = [(self.crm.system, crm_id,
-                     deterministic_id(self.scope, entity, self.crm.system, crm_id)),
-                    (self.erp.system, erp_id,
-                     deterministic_id(self.scope, entity, self.erp.system, erp_id))]
+            rows = [
+                (
+                    self.crm.system,
+                    crm_id,
+                    deterministic_id(self.scope, entity, self.crm.system, crm_id),
+                ),
+                (
+                    self.erp.system,
+                    erp_id,
+                    deterministic_id(self.scope, entity, self.erp.system, erp_id),
+                ),
+            ]
         tx.assign(self.scope, entity, rows)
-        tx.decide_match(self.scope, entity, crm_id, erp_id,
-                        "confirmed" if pick == "link" else "rejected")
+        tx.decide_match(
+            self.scope, entity, crm_id, erp_id, "confirmed" if pick == "link" else "rejected"
+        )
         tx.set_conflict(conflict.id, "applied", {"pick": pick})
 
     def quarantined(self) -> list[QuarantineRecord]:
@@ -256,8 +299,9 @@ class SyncEngine:
         for item in items:
             if item.reason.startswith("write refused"):
                 tx.conn.execute(
-                    _clear_note_sql(), {"scope": self.scope, "entity": item.entity,
-                                        "prefix": f"{FAILED_NOTE}%"})
+                    _clear_note_sql(),
+                    {"scope": self.scope, "entity": item.entity, "prefix": f"{FAILED_NOTE}%"},
+                )
             else:
                 tx.set_cursor(self.scope, item.system, item.entity, None)
 
@@ -293,6 +337,7 @@ def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:
 def _clear_note_sql() -> Any:
     from sqlalchemy import text
 
-    return text("UPDATE crmerp_inbox SET note = NULL WHERE scope = :scope AND entity = :entity "
-                "AND note LIKE :prefix")
-
+    return text(
+        "UPDATE crmerp_inbox SET note = NULL WHERE scope = :scope AND entity = :entity "
+        "AND note LIKE :prefix"
+    )

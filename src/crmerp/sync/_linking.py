@@ -30,27 +30,38 @@ def link_new(ctx: RunContext, entity: str) -> None:
     if not counts.get(ctx.crm.system) or not counts.get(ctx.erp.system):
         return
     with ctx.tx() as tx:
-        crm_rows = [r for r in tx.new_rows(ctx.scope, entity, ctx.crm.system)
-                    if not (r.note or "").startswith(REVIEW_NOTE)]
-        erp_rows = [r for r in tx.new_rows(ctx.scope, entity, ctx.erp.system)
-                    if not (r.note or "").startswith(REVIEW_NOTE)]
+        crm_rows = [
+            r
+            for r in tx.new_rows(ctx.scope, entity, ctx.crm.system)
+            if not (r.note or "").startswith(REVIEW_NOTE)
+        ]
+        erp_rows = [
+            r
+            for r in tx.new_rows(ctx.scope, entity, ctx.erp.system)
+            if not (r.note or "").startswith(REVIEW_NOTE)
+        ]
     if crm_rows and erp_rows:
         _match(ctx, entity, crm_rows, erp_rows)
 
 
 def _models(entity: str, rows: list[InboxRow]) -> list[CanonicalModel]:
     model = ENTITY_MODELS[entity]
-    return [model.model_validate({**json.loads(row.data), "id": row.native_id})
-            for row in rows if row.data is not None]
+    return [
+        model.model_validate({**json.loads(row.data), "id": row.native_id})
+        for row in rows
+        if row.data is not None
+    ]
 
 
-def _match(ctx: RunContext, entity: str, crm_rows: list[InboxRow],
-           erp_rows: list[InboxRow]) -> None:
+def _match(
+    ctx: RunContext, entity: str, crm_rows: list[InboxRow], erp_rows: list[InboxRow]
+) -> None:
     assert ctx.matcher is not None
     with ctx.tx() as tx:
         rejected = frozenset(tx.match_decisions(ctx.scope, entity, "rejected"))
-    decisions = ctx.matcher.match(entity, _models(entity, crm_rows), _models(entity, erp_rows),
-                                  rejected)
+    decisions = ctx.matcher.match(
+        entity, _models(entity, crm_rows), _models(entity, erp_rows), rejected
+    )
     rep = ctx.report.entity(entity)
     paired: list[tuple[str, str, str]] = []
     for crm_id, erp_id in decisions.links:
@@ -67,8 +78,14 @@ def _match(ctx: RunContext, entity: str, crm_rows: list[InboxRow],
             taken |= keys
             gid = deterministic_id(ctx.scope, entity, ctx.crm.system, item.crm_id)
             conflict_id = tx.add_conflict(
-                ctx.scope, kind="match", entity=entity, global_id=gid, field="(match)",
-                base=None, crm=item.crm_id, erp=item.erp_id,
+                ctx.scope,
+                kind="match",
+                entity=entity,
+                global_id=gid,
+                field="(match)",
+                base=None,
+                crm=item.crm_id,
+                erp=item.erp_id,
                 detail={"score": item.score, "explanation": [list(e) for e in item.explanation]},
             )
             hold = f"{REVIEW_NOTE}{conflict_id}"

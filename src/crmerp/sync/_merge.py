@@ -92,8 +92,14 @@ def merge(
     fields = sorted(crm.carried | erp.carried | set(agreed))
     for name in fields:
         _merge_field(name, agreed, sides, rules, resolved or {}, parked, state)
-    return MergeOutcome(agreed, frozenset(state.parked), tuple(state.conflicts),
-                        tuple(state.changes), tuple(state.rejected), frozenset(state.settled))
+    return MergeOutcome(
+        agreed,
+        frozenset(state.parked),
+        tuple(state.conflicts),
+        tuple(state.changes),
+        tuple(state.rejected),
+        frozenset(state.settled),
+    )
 
 
 @attrs.define
@@ -105,9 +111,15 @@ class _Acc:
     settled: set[str] = attrs.Factory(set)
 
 
-def _merge_field(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView],
-                 rules: EntityRules, resolved: Mapping[str, Any], parked: frozenset[str],
-                 acc: _Acc) -> None:
+def _merge_field(
+    name: str,
+    agreed: dict[str, Any],
+    sides: Mapping[str, SideView],
+    rules: EntityRules,
+    resolved: Mapping[str, Any],
+    parked: frozenset[str],
+    acc: _Acc,
+) -> None:
     old = agreed.get(name)
     if name in resolved:
         _set(agreed, name, old, resolved[name], "resolution", "resolved", acc)
@@ -131,14 +143,22 @@ def _merge_field(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView
     values = list(proposals.values())
     if len(values) == 1 or values[0] == values[1]:
         origin = next(iter(proposals)) if len(proposals) == 1 else "both"
-        _set(agreed, name, old, values[0], origin, "only-change" if origin != "both"
-             else "same-change", acc)
+        _set(
+            agreed,
+            name,
+            old,
+            values[0],
+            origin,
+            "only-change" if origin != "both" else "same-change",
+            acc,
+        )
         return
     _conflict(name, agreed, sides, rule, proposals, acc)
 
 
-def _keep_parked(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView],
-                 acc: _Acc) -> None:
+def _keep_parked(
+    name: str, agreed: dict[str, Any], sides: Mapping[str, SideView], acc: _Acc
+) -> None:
     crm, erp = sides["crm"], sides["erp"]
     if crm.current is not None and erp.current is not None and name in crm.carried & erp.carried:
         value = crm.current.get(name)
@@ -149,8 +169,14 @@ def _keep_parked(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView
     acc.parked.add(name)
 
 
-def _conflict(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView], rule: Any,
-              proposals: Mapping[str, Any], acc: _Acc) -> None:
+def _conflict(
+    name: str,
+    agreed: dict[str, Any],
+    sides: Mapping[str, SideView],
+    rule: Any,
+    proposals: Mapping[str, Any],
+    acc: _Acc,
+) -> None:
     old = agreed.get(name)
     if rule.policy is Policy.OWNER:
         _set(agreed, name, old, proposals[rule.owner], rule.owner, f"owner:{rule.owner}", acc)
@@ -172,8 +198,9 @@ def _conflict(name: str, agreed: dict[str, Any], sides: Mapping[str, SideView], 
     acc.conflicts.append(FieldConflict(name, old, proposals["crm"], proposals["erp"], reason))
 
 
-def _set(agreed: dict[str, Any], name: str, old: Any, new: Any, origin: str, rule: str,
-         acc: _Acc) -> None:
+def _set(
+    agreed: dict[str, Any], name: str, old: Any, new: Any, origin: str, rule: str, acc: _Acc
+) -> None:
     if old != new or name not in agreed:
         acc.changes.append(FieldChange(name, old, new, origin, rule))
     agreed[name] = new

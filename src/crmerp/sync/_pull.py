@@ -64,7 +64,10 @@ def _read(ctx: RunContext, entity: str, side: Side, cursor: str | None) -> Page:
 
 
 def _translate(
-    ctx: RunContext, entity: str, side: Side, records: Sequence[NativeRecord],
+    ctx: RunContext,
+    entity: str,
+    side: Side,
+    records: Sequence[NativeRecord],
     seen: set[str] | None,
 ) -> tuple[list[InboxRow], list[dict[str, Any]]]:
     rep = ctx.report.entity(entity)
@@ -86,8 +89,11 @@ def _translate(
             global_id = deterministic_id(ctx.scope, entity, side.system, record.id)
         if record.deleted:
             if link:
-                staged.append(InboxRow(entity, side.system, record.id, global_id, None,
-                                       record.stamp, deleted=True))
+                staged.append(
+                    InboxRow(
+                        entity, side.system, record.id, global_id, None, record.stamp, deleted=True
+                    )
+                )
             continue
         try:
             model = side.adapter.to_canonical(entity, record)
@@ -107,13 +113,15 @@ def _translate(
                 side_rep.unchanged += 1
             continue
         side_rep.staged += 1
-        staged.append(InboxRow(entity, side.system, record.id, global_id, text, record.stamp,
-                               new=new))
+        staged.append(
+            InboxRow(entity, side.system, record.id, global_id, text, record.stamp, new=new)
+        )
     return staged, bad
 
 
-def _quarantine_row(entity: str, side: Side, record: NativeRecord, exc: DataError
-                    ) -> dict[str, Any]:
+def _quarantine_row(
+    entity: str, side: Side, record: NativeRecord, exc: DataError
+) -> dict[str, Any]:
     return {
         "entity": entity,
         "system": side.system,
@@ -127,10 +135,17 @@ def _quarantine_row(entity: str, side: Side, record: NativeRecord, exc: DataErro
 def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:
     """After a complete read, linked records the read did not return were deleted."""
     with ctx.tx() as tx:
-        gone = [nid for nid in tx.iter_native_ids(ctx.scope, entity, side.system)
-                if nid not in seen]
+        gone = [
+            nid for nid in tx.iter_native_ids(ctx.scope, entity, side.system) if nid not in seen
+        ]
         if not gone:
             return
         links = tx.links_by_native(ctx.scope, entity, side.system, gone)
-        tx.stage(ctx.scope, [InboxRow(entity, side.system, nid, links[nid][0], None, None,
-                                      deleted=True) for nid in gone if nid in links])
+        tx.stage(
+            ctx.scope,
+            [
+                InboxRow(entity, side.system, nid, links[nid][0], None, None, deleted=True)
+                for nid in gone
+                if nid in links
+            ],
+        )

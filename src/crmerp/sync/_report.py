@@ -70,8 +70,9 @@ class PlannedWrite:
     def describe(self) -> str:
         """One readable line, e.g. ``update erp customer 12: name 'A' -> 'B'``."""
         target = self.native_id or f"(new, {self.global_id[:8]})"
-        fields = ", ".join(f"{k} {_short(old)} -> {_short(new)}"
-                           for k, (old, new) in sorted(self.changes.items()))
+        fields = ", ".join(
+            f"{k} {_short(old)} -> {_short(new)}" for k, (old, new) in sorted(self.changes.items())
+        )
         return f"{self.kind} {self.side} {self.entity} {target}: {fields}".rstrip(": ")
 
 
@@ -128,10 +129,11 @@ class SyncReport:
 
     def summary(self) -> str:
         """A few readable lines."""
-        lines = [f"{self.mode} {self.run_id[:8]}: {self.writes} writes, "
-                 f"{self.conflicts_parked} conflicts parked, {self.quarantined} quarantined, "
-                 f"{self.deferred} deferred" + (f", stopped: {self.stopped}" if self.stopped
-                                                else "")]
+        lines = [
+            f"{self.mode} {self.run_id[:8]}: {self.writes} writes, "
+            f"{self.conflicts_parked} conflicts parked, {self.quarantined} quarantined, "
+            f"{self.deferred} deferred" + (f", stopped: {self.stopped}" if self.stopped else "")
+        ]
         for name, rep in self.entities.items():
             lines.append(
                 f"  {name}: crm +{rep.crm.created} ~{rep.crm.updated} -{rep.crm.deleted}, "

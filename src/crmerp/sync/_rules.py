@@ -130,10 +130,12 @@ def _defaults() -> dict[str, EntityRules]:
             },
         ),
         "product": EntityRules(create=erp_only, deletes=DeletePolicy.ARCHIVE, default=_FROM_ERP),
-        "price_list": EntityRules(create=erp_only, deletes=DeletePolicy.PROPAGATE,
-                                  default=_FROM_ERP),
-        "quote": EntityRules(create=frozenset({"crm->erp"}), deletes=DeletePolicy.PROPAGATE,
-                             default=_FROM_CRM),
+        "price_list": EntityRules(
+            create=erp_only, deletes=DeletePolicy.PROPAGATE, default=_FROM_ERP
+        ),
+        "quote": EntityRules(
+            create=frozenset({"crm->erp"}), deletes=DeletePolicy.PROPAGATE, default=_FROM_CRM
+        ),
         "order": EntityRules(
             create=frozenset({"crm->erp", "erp->crm"}),
             deletes=DeletePolicy.IGNORE,
@@ -165,19 +167,22 @@ class Rules:
         """A copy with ``rule`` for one field."""
         current = self.entity(entity)
         fields = {**current.fields, field: rule}
-        return attrs.evolve(self, entities={**self.entities,
-                                            entity: attrs.evolve(current, fields=fields)})
+        return attrs.evolve(
+            self, entities={**self.entities, entity: attrs.evolve(current, fields=fields)}
+        )
 
     @classmethod
-    def from_toml(cls, path: str | Path, *, resolvers: Mapping[str, Resolver] | None = None
-                  ) -> Rules:
+    def from_toml(
+        cls, path: str | Path, *, resolvers: Mapping[str, Resolver] | None = None
+    ) -> Rules:
         """Load rules from a TOML file; errors name the file, line and key."""
         text = Path(path).read_text()
         return cls.from_toml_text(text, path=str(path), resolvers=resolvers)
 
     @classmethod
-    def from_toml_text(cls, text: str, *, path: str = "<rules>",
-                       resolvers: Mapping[str, Resolver] | None = None) -> Rules:
+    def from_toml_text(
+        cls, text: str, *, path: str = "<rules>", resolvers: Mapping[str, Resolver] | None = None
+    ) -> Rules:
         """Load rules from TOML text (see :meth:`from_toml`)."""
         try:
             data = tomllib.loads(text)
@@ -187,8 +192,12 @@ class Rules:
         return cls.from_dict(data, _Locator(text, path), resolvers or {})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], locator: _Locator | None = None,
-                  resolvers: Mapping[str, Resolver] | None = None) -> Rules:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        locator: _Locator | None = None,
+        resolvers: Mapping[str, Resolver] | None = None,
+    ) -> Rules:
         """Build rules from a dict of the TOML shape."""
         where = locator or _Locator("", "<rules>")
         defaults = _defaults()
@@ -196,8 +205,9 @@ class Rules:
         options = dict(data)
         convert = options.pop("convert_accepted_quotes", True)
         if not isinstance(convert, bool):
-            raise where.error("convert_accepted_quotes must be true or false",
-                              "convert_accepted_quotes")
+            raise where.error(
+                "convert_accepted_quotes must be true or false", "convert_accepted_quotes"
+            )
         for name, body in options.items():
             if name not in ENTITIES:
                 raise where.error(f"unknown entity {name!r}; known: {', '.join(ENTITIES)}", name)
@@ -237,38 +247,49 @@ def _decode_line(message: str) -> int | None:
 _ENTITY_KEYS = {"create", "deletes", "default", "fields"}
 
 
-def _entity_rules(name: str, body: Mapping[str, Any], base: EntityRules, where: _Locator,
-                  resolvers: Mapping[str, Resolver]) -> EntityRules:
+def _entity_rules(
+    name: str,
+    body: Mapping[str, Any],
+    base: EntityRules,
+    where: _Locator,
+    resolvers: Mapping[str, Resolver],
+) -> EntityRules:
     for key in body:
         if key not in _ENTITY_KEYS:
-            raise where.error(f"unknown key {key!r} in [{name}]; known: "
-                              f"{', '.join(sorted(_ENTITY_KEYS))}", f"{name}.{key}")
+            raise where.error(
+                f"unknown key {key!r} in [{name}]; known: {', '.join(sorted(_ENTITY_KEYS))}",
+                f"{name}.{key}",
+            )
     create = base.create
     if "create" in body:
         values = body["create"]
         if not isinstance(values, list) or not set(values) <= {"crm->erp", "erp->crm"}:
-            raise where.error("create must be a list of 'crm->erp' and 'erp->crm'",
-                              f"{name}.create")
+            raise where.error(
+                "create must be a list of 'crm->erp' and 'erp->crm'", f"{name}.create"
+            )
         create = frozenset(values)
     deletes = _enum(DeletePolicy, body.get("deletes", base.deletes), f"{name}.deletes", where)
     default = _field_rule(body.get("default"), base.default, f"{name}.default", where, resolvers)
     fields = dict(base.fields)
     for field_name, spec in (body.get("fields") or {}).items():
-        fields[field_name] = _field_rule(spec, base.field(field_name),
-                                         f"{name}.fields.{field_name}", where, resolvers)
+        fields[field_name] = _field_rule(
+            spec, base.field(field_name), f"{name}.fields.{field_name}", where, resolvers
+        )
     return EntityRules(create=create, deletes=deletes, default=default, fields=fields)
 
 
-def _field_rule(spec: Any, base: FieldRule, key: str, where: _Locator,
-                resolvers: Mapping[str, Resolver]) -> FieldRule:
+def _field_rule(
+    spec: Any, base: FieldRule, key: str, where: _Locator, resolvers: Mapping[str, Resolver]
+) -> FieldRule:
     if spec is None:
         return base
     if not isinstance(spec, Mapping):
         raise where.error(f"{key} must be a table", key)
     unknown = set(spec) - {"direction", "policy", "owner", "resolver"}
     if unknown:
-        raise where.error(f"unknown key {sorted(unknown)[0]!r} in {key}",
-                          f"{key}.{sorted(unknown)[0]}")
+        raise where.error(
+            f"unknown key {sorted(unknown)[0]!r} in {key}", f"{key}.{sorted(unknown)[0]}"
+        )
     direction = _enum(Direction, spec.get("direction", base.direction), f"{key}.direction", where)
     policy = _enum(Policy, spec.get("policy", base.policy), f"{key}.policy", where)
     owner = spec.get("owner", base.owner if policy is Policy.OWNER else None)
@@ -276,8 +297,9 @@ def _field_rule(spec: Any, base: FieldRule, key: str, where: _Locator,
     if policy is Policy.FUNCTION:
         resolver = resolvers.get(str(spec.get("resolver")))
         if resolver is None:
-            raise where.error(f"resolver {spec.get('resolver')!r} is not registered",
-                              f"{key}.resolver")
+            raise where.error(
+                f"resolver {spec.get('resolver')!r} is not registered", f"{key}.resolver"
+            )
     try:
         return FieldRule(direction, policy, owner, resolver)
     except UsageError as exc:
