@@ -252,3 +252,15 @@ def test_plan_lists_exactly_what_run_writes_and_writes_nothing(world: World) -> 
                               ("product", "crm", "create"), ("product", "crm", "create"),
                               ("price_list", "crm", "create")])
     assert all(p.describe() for p in plan.planned)
+
+
+def test_a_customer_in_both_systems_is_matched_not_duplicated(world: World) -> None:
+    crm_account(world.crm, "Acme GmbH", "sales@acme.de")
+    erp_party(world.erp, "ACME GmbH", "sales@acme.de", payment_term="net 30")
+    report = world.engine().run()
+    assert report.entity("customer").linked_by_match == 1
+    assert len(world.crm.find("Account")) == 1
+    assert len(world.erp.find("party.party")) == 1
+    (account,) = world.crm.find("Account")
+    assert account["Payment_Terms__c"] == "net 30"
+    assert world.engine().run().writes == 0

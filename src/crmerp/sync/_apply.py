@@ -112,10 +112,17 @@ class _Batch:
             bases = tx.bases(ctx.scope, self.entity, gids)
             self.open_fields = tx.open_conflict_fields(ctx.scope, self.entity, gids)
             self.resolutions = _resolutions(tx, ctx.scope, self.entity, gids)
-        return [
-            _Group(gid, rows, links.get(gid, {}), json.loads(bases[gid]) if gid in bases else None)
-            for gid, rows in by_gid.items()
-        ]
+        groups = []
+        for gid, rows in by_gid.items():
+            known = dict(links.get(gid, {}))
+            for system, row in rows.items():
+                # A record staged from a side is that side's record, linked or not
+                # yet (a new record, or one the matcher paired with the other side).
+                if system != ENGINE_SYSTEM and not row.deleted:
+                    known.setdefault(system, (row.native_id, None))
+            base = json.loads(bases[gid]) if gid in bases else None
+            groups.append(_Group(gid, rows, known, base))
+        return groups
 
     def _needs_fresh(self, group: _Group) -> bool:
         return (
