@@ -38,8 +38,10 @@ from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
 __all__ = ["DemoFiles", "demo"]
 
 _SCOPE = "demo"
-_MATCHED_ON = {"customer": "matched on name, VAT number, email, phone and address",
-               "product": "matched on SKU"}
+_MATCHED_ON = {
+    "customer": "matched on name, VAT number, email, phone and address",
+    "product": "matched on SKU",
+}
 _LABELS = {
     "customer": "customers",
     "product": "products",

@@ -19,10 +19,10 @@ __all__ = ["EntityMatchers", "make_matcher", "open_engine", "open_state_for"]
 class EntityMatchers:
     """A :class:`~crmerp.match.Matcher` that hands each entity to its own matcher.
 
-    >>> from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
-from crmerp.models import CanonicalModel
-    >>> EntityMatchers({"product": ExactKeyMatcher()}).match("customer", [], []).links
-    ()
+        >>> from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
+    from crmerp.models import CanonicalModel
+        >>> EntityMatchers({"product": ExactKeyMatcher()}).match("customer", [], []).links
+        ()
     """
 
     def __init__(self, matchers: Mapping[str, Matcher], default: Matcher | None = None) -> None:
