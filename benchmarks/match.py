@@ -26,9 +26,9 @@ from tests.match.synthetic import customer_systems
 from crmerp.match import ProbabilisticMatcher, Thresholds, decide
 
 
-def _run(size: int, seed: int, thresholds: Thresholds) -> None:
+def _run(size: int, seed: int, thresholds: Thresholds, corruption: float) -> None:
     started = time.perf_counter()
-    systems = customer_systems(size, seed=seed)
+    systems = customer_systems(size, seed=seed, corruption=corruption)
     generated = time.perf_counter() - started
     matcher = ProbabilisticMatcher(thresholds)
     started = time.perf_counter()
@@ -45,7 +45,8 @@ def _run(size: int, seed: int, thresholds: Thresholds) -> None:
     proposed = {(p.left, p.right) for p in linkage.pairs}
     reviews_true = sum((r.crm_id, r.erp_id) in truth for r in decisions.reviews)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{size:,} x {size:,} customers, {len(truth):,} true links (seed {seed})")
+    print(f"{size:,} x {size:,} customers, {len(truth):,} true links")
+    print(f"  seed {seed}, corruption {corruption}")
     print(f"  auto-link   precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}")
     print(f"              {len(links):,} links, {len(links) - correct} wrong")
     print(f"  blocking    recall {len(proposed & truth) / len(truth):.4f}")
@@ -65,10 +66,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--link", type=float, default=Thresholds().link)
     parser.add_argument("--review", type=float, default=Thresholds().review)
+    parser.add_argument("--corruption", type=float, default=1.0, help="scale of the damage")
     args = parser.parse_args()
     thresholds = Thresholds(link=args.link, review=args.review)
     for size in args.sizes:
-        _run(size, args.seed, thresholds)
+        _run(size, args.seed, thresholds, args.corruption)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -24,10 +25,10 @@ class CandidatePairs:
 
 
 def _index(keys: Sequence[Iterable[str]]) -> dict[str, list[int]]:
-    index: dict[str, list[int]] = {}
+    index: defaultdict[str, list[int]] = defaultdict(list)
     for position, record_keys in enumerate(keys):
-        for key in set(record_keys):
-            index.setdefault(key, []).append(position)
+        for key in dict.fromkeys(record_keys):
+            index[key].append(position)
     return index
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -36,8 +37,7 @@ class Explanation:
         return tuple((c.comparison, round(c.weight, 3)) for c in self.contributions)
 
 
-@attrs.frozen
-class ScoredPair:
+class ScoredPair(NamedTuple):
     """A compared pair of records (by id) and its explanation."""
 
     left: str

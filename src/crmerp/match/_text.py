@@ -26,9 +26,10 @@ def fold(text: str) -> str:
     'mueller soehne gmbh'
     """
     lowered = text.casefold().translate(_SPELLED_OUT).replace("&", " ")
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_SEPARATORS.sub(" ", _JOINING.sub("", stripped)).split())
+    if not lowered.isascii():
+        decomposed = unicodedata.normalize("NFKD", lowered)
+        lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_SEPARATORS.sub(" ", _JOINING.sub("", lowered)).split())
 
 
 def tokens(text: str) -> list[str]:
