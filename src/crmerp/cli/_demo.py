@@ -18,16 +18,17 @@ from rich.console import RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
+from crmerp.adapters import ENTITIES
 from crmerp.cli._commands import DebugOption, JsonOption
 from crmerp.cli._exit import ExitCode
 from crmerp.cli._labels import record_labels
 from crmerp.cli._output import Output
 from crmerp.cli._progress import RunProgress
 from crmerp.cli._render import (
+    ENTITY_LABELS,
     conflicts_table,
     quarantine_table,
     report_view,
-    rule_words,
 )
 from crmerp.cli._seed import Company, DayTwo, day_two, seed
 from crmerp.cli._session import make_matcher
@@ -38,18 +39,6 @@ from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
 __all__ = ["DemoFiles", "demo"]
 
 _SCOPE = "demo"
-_MATCHED_ON = {
-    "customer": "matched on name, VAT number, email, phone and address",
-    "product": "matched on SKU",
-}
-_LABELS = {
-    "customer": "customers",
-    "product": "products",
-    "price_list": "price lists",
-    "quote": "quotes",
-    "order": "orders",
-    "invoice": "invoices",
-}
 
 
 @attrs.frozen
@@ -215,16 +204,14 @@ class _Demo:
                 for side, counts in (("crm", company.counts.crm), ("erp", company.counts.erp))
                 for entity, count in counts.items()
             }
-            first = self._sync(state, crm, erp, "Day 1: the first sync", totals)
-            self._narrate(first)
+            self._sync(state, crm, erp, "Day 1: the first sync", totals)
             crm.clock.advance(86400)
             erp.clock.advance(86400)
             edits = day_two(company, _customer_links(state, crm, erp, company))
             crm.save()
             erp.save()
             self._edited(edits)
-            second = self._sync(state, crm, erp, "Day 2: the second sync")
-            self._narrate(second)
+            self._sync(state, crm, erp, "Day 2: the second sync")
             self._waiting(state, crm, erp)
 
     def again(self) -> None:
@@ -239,8 +226,7 @@ class _Demo:
         )
         crm, erp = FakeCRM(self.files.crm), FakeERP(self.files.erp)
         with open_state(self.files.url) as state:
-            report = self._sync(state, crm, erp, "Sync again")
-            self._narrate(report)
+            self._sync(state, crm, erp, "Sync again")
             self._waiting(state, crm, erp)
 
     def finish(self, seconds: float) -> None:
@@ -326,13 +312,6 @@ class _Demo:
         self.out.show(*lines)
         self.payload["day_two"] = attrs.asdict(edits)
 
-    def _narrate(self, report: SyncReport) -> None:
-        lines = narrate(report)
-        if lines:
-            self.out.show(
-                Text("In words:", style="bold"), *(self.out.text(f"  • {line}") for line in lines)
-            )
-
     def _waiting(self, state: StateStore, crm: FakeCRM, erp: FakeERP) -> None:
         engine = self._engine(state, crm, erp)
         conflicts, quarantined = engine.conflicts(), engine.quarantined()
@@ -367,49 +346,7 @@ class _Demo:
 
 
 def _listing(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {_LABELS.get(e, e)}" for e, n in counts.items() if n)
-
-
-def narrate(report: SyncReport) -> list[str]:
-    """What a run did, in sentences a newcomer can follow."""
-    lines: list[str] = []
-    for name, rep in report.entities.items():
-        label = _LABELS.get(name, name)
-        if rep.linked_by_match:
-            lines.append(
-                f"{rep.linked_by_match} {label} found in both systems and linked "
-                "(matched on name, VAT number, email, address), not created twice"
-            )
-        if rep.sent_to_review:
-            lines.append(
-                f"{rep.sent_to_review} possible {label} pair(s) were too unsure to "
-                "link: parked for a person to confirm"
-            )
-        for side, other in (("crm", "the ERP"), ("erp", "the CRM")):
-            target = "the CRM" if side == "crm" else "the ERP"
-            sides = rep.side(side)
-            if sides.created:
-                lines.append(f"{sides.created} {label} created in {target} (new in {other})")
-            if sides.updated:
-                lines.append(f"{sides.updated} {label} updated in {target}")
-        for rule, count in sorted(rep.conflicts_resolved_by_rule.items()):
-            lines.append(
-                f"{count} {name} field(s) differed on both sides: settled because "
-                f"{rule_words(rule)}"
-            )
-        if rep.conflicts_parked:
-            lines.append(
-                f"{rep.conflicts_parked} {name} field(s) changed on both sides "
-                "differently: parked for a person"
-            )
-        quarantined = rep.crm.quarantined + rep.erp.quarantined
-        if quarantined:
-            lines.append(f"{quarantined} {label} quarantined: their data is invalid")
-        if rep.derived:
-            lines.append(f"{rep.derived} accepted quote(s) turned into orders")
-    if not report.writes:
-        lines.append("nothing was written: both systems already agree")
-    return lines
+    return ", ".join(f"{counts[e]} {ENTITY_LABELS[e]}" for e in ENTITIES if counts.get(e))
 
 
 def _customer_links(

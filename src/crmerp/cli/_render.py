@@ -16,9 +16,13 @@ from crmerp.state import ConflictRecord, QuarantineRecord
 from crmerp.sync import EntityReport, SyncReport
 
 __all__ = [
+    "ENTITY_LABELS",
+    "bullets",
     "conflict_detail",
     "conflict_payload",
     "conflicts_table",
+    "many",
+    "narrate",
     "planned_view",
     "quarantine_payload",
     "quarantine_table",
@@ -29,6 +33,24 @@ __all__ = [
 ]
 
 _SIDE = {"crm": "the CRM", "erp": "the ERP"}
+_MATCHED_ON = {
+    "customer": "matched on name, VAT number, email, phone and address",
+    "product": "matched on SKU",
+}
+_RULE_OUTCOME = {
+    "owner:crm": "took the CRM's value (the CRM owns them)",
+    "owner:erp": "took the ERP's value (the ERP owns them)",
+    "latest": "took the latest change",
+    "function": "were decided by a resolver function",
+}
+ENTITY_LABELS = {
+    "customer": "customers",
+    "product": "products",
+    "price_list": "price lists",
+    "quote": "quotes",
+    "order": "orders",
+    "invoice": "invoices",
+}
 
 
 def rule_words(rule: str) -> str:
@@ -53,12 +75,28 @@ def short(value: Any, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def bullets(lines: Sequence[str], out: Output) -> RenderableType:
+    """Lines as a bulleted list whose wrapped lines stay indented."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for line in lines:
+        grid.add_row(Text("  •"), out.text(line))
+    return grid
+
+
+def many(count: int, entity: str) -> str:
+    """``count`` records of ``entity`` in words: ``1 customer``, ``2 price lists``."""
+    plural = ENTITY_LABELS.get(entity, entity)
+    return f"{count} {plural.removesuffix('s') if count == 1 else plural}"
+
+
 def _count(number: int, style: str = "") -> Text:
     return Text(str(number) if number else "·", style=style if number else "dim")
 
 
 def report_view(report: SyncReport, out: Output, *, title: str | None = None) -> RenderableType:
-    """The per-entity table of a run, then what rules settled and what is parked."""
+    """The per-entity table of a run, then what it did in sentences."""
     table = Table(
         title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, title_style="bold"
     )
@@ -79,11 +117,7 @@ def report_view(report: SyncReport, out: Output, *, title: str | None = None) ->
         table.add_column(header, justify="right", no_wrap=True)
     for name, rep in report.entities.items():
         table.add_row(*_entity_row(name, rep))
-    parts: list[RenderableType] = [table]
-    settled = _settled_lines(report)
-    if settled:
-        parts.append(Text("Conflicts settled by rules (both sides changed a field):", style="bold"))
-        parts.extend(out.text(f"  {line}") for line in settled)
+    parts: list[RenderableType] = [table, bullets(narrate(report), out)]
     if report.stopped:
         parts.append(out.text(f"Stopped early: {report.stopped}", "bold red"))
     return Group(*parts)
@@ -107,11 +141,60 @@ def _entity_row(name: str, rep: EntityReport) -> list[Text]:
     ]
 
 
-def _settled_lines(report: SyncReport) -> list[str]:
-    lines = []
+def narrate(report: SyncReport) -> list[str]:
+    """What a run did, in sentences a newcomer can follow."""
+    lines: list[str] = []
     for name, rep in report.entities.items():
-        for rule, count in sorted(rep.conflicts_resolved_by_rule.items()):
-            lines.append(f"{name}: {count} field(s) where {rule_words(rule)} ({rule})")
+        lines.extend(_story(name, rep))
+    if not report.writes:
+        lines.append("Nothing was written: both systems already agree.")
+    return lines
+
+
+def _story(name: str, rep: EntityReport) -> list[str]:
+    label = ENTITY_LABELS.get(name, name)
+    lines = []
+    if rep.linked_by_match:
+        lines.append(
+            f"{many(rep.linked_by_match, name)} found in both systems: linked, not created twice "
+            f"({_MATCHED_ON.get(name, 'matched')})."
+        )
+    if rep.sent_to_review:
+        lines.append(
+            f"{rep.sent_to_review} possible pair(s) of {label} were too unsure to link: "
+            "parked for a person to confirm."
+        )
+    for what, count_of in (
+        ("created", lambda side: side.created),
+        ("updated", lambda side: side.updated),
+        ("deleted", lambda side: side.deleted),
+    ):
+        where = [
+            f"{count_of(rep.side(side))} in {_SIDE[side]}"
+            for side in ("crm", "erp")
+            if count_of(rep.side(side))
+        ]
+        if where:
+            lines.append(f"{label.capitalize()} {what}: {' and '.join(where)}.")
+    settled = rep.conflicts_resolved_by_rule
+    if settled:
+        how = ", ".join(
+            f"{count} {_RULE_OUTCOME.get(rule, rule)}" for rule, count in sorted(settled.items())
+        )
+        lines.append(
+            f"{sum(settled.values())} {name} field(s) held different values in the two "
+            f"systems; the rules settled them: {how}."
+        )
+    if rep.conflicts_parked:
+        lines.append(
+            f"{rep.conflicts_parked} {name} field(s) were changed in both systems to "
+            "different values, and the rules leave that to a person: parked."
+        )
+    quarantined = rep.crm.quarantined + rep.erp.quarantined
+    if quarantined:
+        lines.append(f"{many(quarantined, name)} quarantined: the data is invalid.")
+    if rep.derived:
+        lines.append(f"{rep.derived} accepted quote(s) became orders.")
     return lines
 
 
