@@ -8,11 +8,7 @@ injected transient faults passes too.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
-
-import attrs
+from collections.abc import Callable
 
 from crmerp._errors import DataError
 from crmerp.adapters import (
@@ -22,153 +18,23 @@ from crmerp.adapters import (
     Page,
     WriteKind,
     WriteOp,
-    WriteResult,
     WriteStatus,
     reference_for,
 )
-from crmerp.models import CanonicalModel, new_global_id
-from crmerp.testing._retry import settle_writes, with_retries
-from crmerp.testing._samples import PARENTS, SampleFactory
+from crmerp.models import new_global_id
+from crmerp.testing._bench import (
+    MISSING_IDS,
+    BadPayloads,
+    Bench,
+    Written,
+    broken,
+    ids_in,
+    live_in,
+    require,
+)
+from crmerp.testing._retry import with_retries
 
-__all__ = ["CHECKS", "BadPayloads", "Bench", "broken"]
-
-BadPayloads = Mapping[str, Sequence[Mapping[str, Any]]]
-"""Entity name -> native payloads that are wrong for that entity."""
-
-MISSING_IDS = ("999999999", "crmerp-no-such-id")
-_PAGE = 3
-_MAX_PAGES = 1000
-
-
-def broken(promise: str, message: str) -> AssertionError:
-    """The error a check raises: it names the promise first."""
-    return AssertionError(f"{promise} promise broken: {message}")
-
-
-def require(condition: object, promise: str, message: str) -> None:
-    """Raise :func:`broken` unless ``condition`` holds (kept under ``python -O``)."""
-    if not condition:
-        raise broken(promise, message)
-
-
-@attrs.define
-class Written:
-    """A record a check wrote: where it went and what was sent."""
-
-    entity: str
-    native_id: str
-    reference: str
-    record: CanonicalModel
-    payload: dict[str, Any]
-
-
-@attrs.define
-class Bench:
-    """An adapter and the records a check has written through it."""
-
-    adapter: Adapter
-    make: SampleFactory
-    refs: dict[str, list[str]] = attrs.field(factory=dict)
-    numbers: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
-
-    def entities(self) -> list[str]:
-        """Entities the adapter both reads and writes, parents first."""
-        caps = self.adapter.capabilities()
-        return [e for e in ENTITIES if e in caps.readable and e in caps.writable]
-
-    def sample(self, entity: str) -> tuple[CanonicalModel, dict[str, Any]]:
-        """A new canonical sample of ``entity`` and its native payload."""
-        self.ensure_parents(entity)
-        record = self.make(entity, next(self.numbers), self.refs)
-        return record, self.adapter.to_native(entity, record)
-
-    def ensure_parents(self, entity: str) -> None:
-        """Write two of each parent entity the adapter writes, once."""
-        for parent in PARENTS.get(entity, ()):
-            if parent in self.entities() and parent not in self.refs:
-                self.create(parent, 2)
-
-    def create(self, entity: str, count: int) -> list[Written]:
-        """Write ``count`` new samples; every one must be answered done."""
-        samples = [self.sample(entity) for _ in range(count)]
-        ops = [
-            WriteOp(WriteKind.CREATE, reference_for(new_global_id()), payload)
-            for _, payload in samples
-        ]
-        results = self.write(entity, ops)
-        written = []
-        for (record, payload), op, result in zip(samples, ops, results, strict=True):
-            require(
-                result.status is WriteStatus.DONE and result.native_id,
-                "write-result",
-                f"creating a valid {entity} answered {result.status} {result.reason!r}",
-            )
-            assert result.native_id is not None
-            written.append(Written(entity, result.native_id, op.reference, record, payload))
-        self.refs.setdefault(entity, []).extend(w.native_id for w in written)
-        return written
-
-    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """The settled answers to ``ops``, one per op."""
-        return settle_writes(self.adapter, entity, ops)
-
-    def update(self, written: Written) -> dict[str, Any]:
-        """Write a changed version of ``written``; returns the payload sent."""
-        _, payload = self.sample(written.entity)
-        op = WriteOp(WriteKind.UPDATE, written.reference, payload, written.native_id)
-        (result,) = self.write(written.entity, [op])
-        require(
-            result.status is WriteStatus.DONE,
-            "write-result",
-            f"updating {written.entity} {written.native_id} answered {result.status} "
-            f"{result.reason!r}",
-        )
-        return payload
-
-    def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, NativeRecord]:
-        """Fetched records by id."""
-        return {r.id: r for r in with_retries(self.adapter.fetch, entity, list(ids))}
-
-    def read(
-        self, entity: str, cursor: str | None, on_page: Callable[[int, Page], None] | None = None
-    ) -> tuple[list[Page], str | None]:
-        """Every page from ``cursor`` on, with the final cursor."""
-        pages: list[Page] = []
-        for number in range(1, _MAX_PAGES + 1):
-            page = with_retries(self.adapter.read_page, entity, cursor, limit=_PAGE)
-            pages.append(page)
-            require(
-                len(page.records) <= _PAGE,
-                "cursor",
-                f"{entity} page {number} holds {len(page.records)} records, limit was {_PAGE}",
-            )
-            if on_page is not None:
-                on_page(number, page)
-            if not page.more:
-                return pages, page.cursor
-            require(
-                page.cursor != cursor,
-                "cursor",
-                f"{entity} page {number} says more but does not move the cursor",
-            )
-            cursor = page.cursor
-        raise broken("cursor", f"reading {entity} did not end after {_MAX_PAGES} pages")
-
-    def drain(self, entity: str) -> str | None:
-        """The cursor after everything there is now."""
-        return self.read(entity, None)[1]
-
-    def next_cursor(self, cursor: str | None) -> str | None:
-        """Where the next run starts: the cursor with a change feed, else the start."""
-        return cursor if self.adapter.capabilities().change_feed else None
-
-
-def _ids(pages: Sequence[Page]) -> list[str]:
-    return [record.id for page in pages for record in page.records]
-
-
-def _live(pages: Sequence[Page]) -> dict[str, NativeRecord]:
-    return {r.id: r for page in pages for r in page.records if not r.deleted}
+__all__ = ["CHECKS"]
 
 
 # --- the checks -------------------------------------------------------------------
@@ -195,7 +61,7 @@ def check_round_trip(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) ->
         written = bench.create(entity, 2)
         fetched = bench.fetch(entity, [w.native_id for w in written])
         pages, _ = bench.read(entity, None)
-        feed = _live(pages)
+        feed = live_in(pages)
         for item in written:
             for how, records in (("fetch", fetched), ("the change feed", feed)):
                 record = records.get(item.native_id)
@@ -241,7 +107,7 @@ def check_native_fields_are_mapped(bench: Bench, bad: BadPayloads, bad_native: B
         bench.create(entity, 1)
         pages, _ = bench.read(entity, None)
         mapping = bench.adapter.mapping(entity)
-        for record in _live(pages).values():
+        for record in live_in(pages).values():
             unknown = mapping.unknown_keys(record.payload)
             require(
                 not unknown,
@@ -260,7 +126,7 @@ def check_pages_miss_nothing_and_repeat_nothing(
         start = bench.drain(entity)
         written = bench.create(entity, 7)
         pages, cursor = bench.read(entity, start)
-        seen = _ids(pages)
+        seen = ids_in(pages)
         for item in written:
             require(
                 item.native_id in seen,
@@ -273,15 +139,15 @@ def check_pages_miss_nothing_and_repeat_nothing(
             continue
         again, _ = bench.read(entity, cursor)
         require(
-            not _ids(again),
+            not ids_in(again),
             "cursor",
-            f"a second {entity} run with nothing changed returned {_ids(again)}",
+            f"a second {entity} run with nothing changed returned {ids_in(again)}",
         )
         bench.update(written[0])
         fresh = bench.create(entity, 2)
         changed = {written[0].native_id, *(w.native_id for w in fresh)}
         after, _ = bench.read(entity, cursor)
-        seen = _ids(after)
+        seen = ids_in(after)
         for native_id in sorted(changed - set(seen)):
             raise broken(
                 "cursor",
@@ -323,7 +189,7 @@ def _change_while_paging(bench: Bench, entity: str) -> None:
             changed.extend(w.native_id for w in bench.create(entity, 1))
 
     pages, cursor = bench.read(entity, start, meddle)
-    seen = set(_ids(pages))
+    seen = set(ids_in(pages))
     for item in written:
         require(
             item.native_id in seen,
@@ -333,7 +199,7 @@ def _change_while_paging(bench: Bench, entity: str) -> None:
     if not changed:
         return
     later, _ = bench.read(entity, bench.next_cursor(cursor))
-    seen_after.update(_ids(later))
+    seen_after.update(ids_in(later))
     for native_id in changed:
         require(
             native_id in seen_after,
@@ -484,7 +350,7 @@ def check_rewrite_is_idempotent(bench: Bench, bad: BadPayloads, bad_native: BadP
                 f"{item.native_id}: a second record was made",
             )
             pages, _ = bench.read(entity, None)
-            twins = {r.id for r in _live(pages).values() if r.reference == item.reference}
+            twins = {r.id for r in live_in(pages).values() if r.reference == item.reference}
             require(
                 twins == {item.native_id},
                 "idempotent-rewrite",

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
-from crmerp._errors import RateLimited, RetryableError, RetryBudgetExceeded
+from crmerp._errors import RetryableError, RetryBudgetExceeded
 from crmerp.adapters import Adapter, WriteOp, WriteResult, WriteStatus
 
 __all__ = ["settle_writes", "with_retries"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+ATTEMPTS = 25
+"""How often a call or a batch is tried before giving up."""
 
 
 def with_retries(
@@ -29,14 +31,9 @@ def with_retries(
     for _ in range(ATTEMPTS):
         try:
             return call(*args, **kwargs)
-        except RateLimited as exc:
-            last = exc
-        except RetryableError as exc:
+        except RetryableError as exc:  # RateLimited included: its wait is not slept
             last = exc
     raise RetryBudgetExceeded(f"gave up after {ATTEMPTS} attempts: {last}") from last
-
-
-ATTEMPTS = 25
 
 
 def settle_writes(adapter: Adapter, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:

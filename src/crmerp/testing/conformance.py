@@ -32,10 +32,18 @@ import attrs
 import pytest
 
 from crmerp.adapters import Adapter
-from crmerp.testing._checks import CHECKS, BadPayloads, Bench
+from crmerp.testing._bench import BadPayloads, Bench
+from crmerp.testing._checks import CHECKS
 from crmerp.testing._samples import SampleFactory, sample_record
 
-__all__ = ["AdapterConformance", "ConformanceReport", "check_adapter", "sample_record"]
+__all__ = [
+    "CHECKS",
+    "AdapterConformance",
+    "ConformanceReport",
+    "SampleFactory",
+    "check_adapter",
+    "sample_record",
+]
 
 
 def _run(
@@ -45,10 +53,7 @@ def _run(
     bad: BadPayloads | None,
     bad_native: BadPayloads | None,
 ) -> None:
-    try:
-        CHECKS[name](Bench(adapter, make), bad or {}, bad_native or {})
-    finally:
-        adapter.close()
+    CHECKS[name](Bench(adapter, make), bad or {}, bad_native or {})
 
 
 class AdapterConformance:
@@ -174,16 +179,19 @@ def check_adapter(
 ) -> ConformanceReport:
     """Run the conformance checks (all, or ``only`` those named) without pytest.
 
-    Each check gets a fresh adapter from ``make_adapter``. A failed check is
-    reported with its message, which names the broken promise.
+    Each check gets a fresh adapter from ``make_adapter``, closed afterwards. A
+    failed check is reported with its message, which names the broken promise.
     """
     passed: list[str] = []
     failures: dict[str, str] = {}
     for name in only or CHECKS:
+        adapter = make_adapter()
         try:
-            _run(name, make_adapter(), make_canonical, bad_payloads, bad_native_records)
+            _run(name, adapter, make_canonical, bad_payloads, bad_native_records)
         except AssertionError as exc:
             failures[name] = str(exc)
         else:
             passed.append(name)
+        finally:
+            adapter.close()
     return ConformanceReport(tuple(passed), failures)
