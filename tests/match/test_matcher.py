@@ -1,5 +1,8 @@
 """ProbabilisticMatcher through the Matcher protocol, as the sync engine calls it."""
 
+import pytest
+
+from crmerp import UsageError
 from crmerp.match import (
     MatchDecisions,
     Matcher,
@@ -152,3 +155,11 @@ def test_a_product_with_the_same_gtin_and_sku_links_on_a_small_input() -> None:
         Product(id="8", sku="AB-1235", name="Red Cable 2 m", unit="pcs"),
     ]
     assert ProbabilisticMatcher().match("product", crm, erp).links == (("p1", "9"),)
+
+
+def test_misconfiguration_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="thresholds"):
+        Thresholds(link=0.4, review=0.5)
+    matcher = ProbabilisticMatcher(overrides={"customer": [Override("tax_id", "fuzzy", m=0.5)]})
+    with pytest.raises(UsageError, match="override"):
+        matcher.match("customer", [_acme("c1")], [_acme("e1")])
