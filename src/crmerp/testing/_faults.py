@@ -116,6 +116,8 @@ class FaultPlan:
         FaultPlan(clock_step_back=Trigger(at=3), clock_step_back_by=timedelta(hours=1))
 
     ``injected`` counts what was injected, by kind; ``calls`` counts calls by operation.
+    ``clock_skew`` is set on the system's clock at every call and stays there (the
+    server's clock is wrong) until the test resets ``clock.skew``.
     """
 
     seed: int = 0
