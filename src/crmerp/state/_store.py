@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,11 +183,7 @@ class Tx:
     ) -> None:
         if not rows:
             return
-        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
-        )
+        stmt = _upsert_statement(self.store.dialect, table, tuple(keys), tuple(columns))
         for chunk in _chunks(rows, 2000):
             self.conn.execute(stmt, list(chunk))
 
@@ -487,17 +484,19 @@ class Tx:
 
     def defer(self, scope: str, entity: str, keys: Sequence[tuple[str, str]], note: str) -> None:
         """Keep staged changes for a later pass, counting the attempt and why."""
-        for system, native_id in keys:
-            self.conn.execute(
-                update(inbox)
-                .where(
-                    inbox.c.scope == scope,
-                    inbox.c.entity == entity,
-                    inbox.c.system == system,
-                    inbox.c.native_id == native_id,
-                )
-                .values(attempts=inbox.c.attempts + 1, note=note)
+        if not keys:
+            return
+        stmt = (
+            update(inbox)
+            .where(
+                inbox.c.scope == scope,
+                inbox.c.entity == entity,
+                inbox.c.system == bindparam("b_system"),
+                inbox.c.native_id == bindparam("b_native"),
             )
+            .values(attempts=inbox.c.attempts + 1, note=note)
+        )
+        self.conn.execute(stmt, [{"b_system": s, "b_native": n} for s, n in keys])
 
     def inbox_counts(self, scope: str) -> dict[str, int]:
         """Number of staged changes per entity."""
@@ -512,16 +511,18 @@ class Tx:
 
     def record_intents(self, scope: str, run_id: str, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Record writes about to be sent; returns their ids in order."""
+        if not rows:
+            return []
         self.bumps_generation = True
-        ids: list[int] = []
         now = _now()
-        for row in rows:
-            result = self.conn.execute(
-                intents.insert().values(
-                    scope=scope, run_id=run_id, status="pending", created_at=now, **row
-                )
-            )
-            ids.append(_inserted_id(result))
+        payload = [
+            {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now, **row}
+            for row in rows
+        ]
+        stmt = intents.insert().returning(intents.c.id, sort_by_parameter_order=True)
+        ids: list[int] = []
+        for chunk in _chunks(payload, 2000):
+            ids.extend(int(r[0]) for r in self.conn.execute(stmt, list(chunk)))
         return ids
 
     def close_intents(self, ids: Sequence[int], status: str = "done") -> None:
@@ -793,6 +794,18 @@ class Tx:
             .limit(limit)
         )
         return [dict(r._mapping) for r in rows]
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect_name: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE, built once per table and column set."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+    )
 
 
 def _inbox_row(r: Any) -> InboxRow:

@@ -336,22 +336,30 @@ class _Batch:
         if linked is None and not self._may_create(group, side):
             return
         native_id = linked[0] if linked else None
+        current_hash = self._current_hash(group, side, linked)
+        if (
+            linked is not None
+            and view.current is not None
+            and all(view.current.get(k, _ABSENT) == v for k, v in wanted.items())
+        ):
+            # The side already holds the agreed record: nothing to write.
+            if current_hash is not None and linked[1] != current_hash:
+                group.seen.append((side.system, linked[0], current_hash))
+            return
         readback, missing = self._readback(side, {**outcome.result, **wanted}, group.gid, native_id)
         if missing:
             ref_entity, value = missing[0]
             group.defer = f"waiting for {ref_entity} {value} on {side.system}"
             return
         assert readback is not None
-        text = dumps(readback[1])
-        seen_hash = fingerprint(text)
-        current_hash = self._current_hash(group, side, linked)
+        global_form, native_form, payload = readback
+        seen_hash = fingerprint(dumps(native_form))
         if linked is not None and seen_hash == current_hash:
             if linked[1] != seen_hash:
                 group.seen.append((side.system, linked[0], seen_hash))
             return
         before = view.current or {}
-        changes = {k: (before.get(k), v) for k, v in readback[0].items() if before.get(k) != v}
-        payload = self._payload(side, outcome.result, wanted, group.gid)
+        changes = {k: (before.get(k), v) for k, v in global_form.items() if before.get(k) != v}
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
         group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes))
 
@@ -374,8 +382,9 @@ class _Batch:
 
     def _readback(
         self, side: Side, data: Mapping[str, Any] | None, gid: str, native_id: str | None = None
-    ) -> tuple[tuple[dict[str, Any], dict[str, Any]] | None, list[Any]]:
-        """What ``side`` would hold after writing ``data``: (global form, native form)."""
+    ) -> tuple[tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None, list[Any]]:
+        """What ``side`` would hold after writing ``data``, as (global form, native
+        form, native payload to write)."""
         if data is None:
             return None, []
         native, missing = self._to_native(side.system, data)
@@ -386,14 +395,7 @@ class _Batch:
         back = side.adapter.to_canonical(self.entity, NativeRecord(native_id or gid, payload))
         native_form = project(back, side.carried(self.entity))
         global_form, _missing = self._to_global(side.system, native_form)
-        return (global_form, native_form), []
-
-    def _payload(
-        self, side: Side, result: Mapping[str, Any], wanted: Mapping[str, Any], gid: str
-    ) -> dict[str, Any]:
-        native, _missing = self._to_native(side.system, {**result, **wanted})
-        model = self.model.model_validate({**native, "id": gid})
-        return side.adapter.to_native(self.entity, model)
+        return (global_form, native_form, payload), []
 
     def _plan_delete(self, group: _Group) -> None:
         deleted = [self.ctx.side_of(s) for s, r in group.rows.items() if r.deleted]
@@ -501,17 +503,16 @@ class _Batch:
     def _commit(self, groups: list[_Group]) -> None:
         ctx = self.ctx
         results = getattr(self, "results", {})
+        acc = _Commit()
         index = 0
-        link_rows: list[tuple[str, str, str, str, str | None]] = []
+        for group in groups:
+            ok = group.done
+            for op in group.ops if group.done else []:
+                ok = self._record(group, op, results.get(index), acc) and ok
+                index += 1
+            self._settle(group, ok, acc)
         with ctx.tx() as tx:
-            for group in groups:
-                ok = group.done
-                for op in group.ops if group.done else []:
-                    result = results.get(index)
-                    index += 1
-                    ok = self._record(tx, group, op, result, link_rows) and ok
-                self._settle(tx, group, ok)
-            tx.put_links(ctx.scope, link_rows)
+            acc.flush(tx, ctx.scope, self.entity, ctx.run_id)
             if getattr(self, "intent_ids", None):
                 tx.close_intents(self.intent_ids)
             if ctx.worker_id and not ctx.dry:
@@ -519,14 +520,7 @@ class _Batch:
         ctx.boundary("state.commit")
         ctx.progress(self.entity, "apply", len(groups))
 
-    def _record(
-        self,
-        tx: Tx,
-        group: _Group,
-        op: _Op,
-        result: WriteResult | None,
-        link_rows: list[tuple[str, str, str, str, str | None]],
-    ) -> bool:
+    def _record(self, group: _Group, op: _Op, result: WriteResult | None, acc: _Commit) -> bool:
         side_rep = self.rep.side(op.side.name)
         if result is None or result.status.value == "retry":
             side_rep.retried += 1
@@ -536,18 +530,15 @@ class _Batch:
             side_rep.failed += 1
             side_rep.quarantined += 1
             group.defer = f"{FAILED_NOTE} {op.side.system}: {result.reason}"
-            tx.quarantine(
-                self.ctx.scope,
-                [
-                    {
-                        "entity": self.entity,
-                        "system": op.side.system,
-                        "native_id": op.native_id or group.gid,
-                        "field": None,
-                        "reason": f"write refused: {result.reason}",
-                        "payload": json.dumps(op.payload, default=str, sort_keys=True),
-                    }
-                ],
+            acc.quarantine.append(
+                {
+                    "entity": self.entity,
+                    "system": op.side.system,
+                    "native_id": op.native_id or group.gid,
+                    "field": None,
+                    "reason": f"write refused: {result.reason}",
+                    "payload": json.dumps(op.payload, default=str, sort_keys=True),
+                }
             )
             return False
         if op.kind is WriteKind.DELETE:
@@ -558,56 +549,49 @@ class _Batch:
         else:
             side_rep.updated += 1
         assert result.native_id is not None
-        link_rows.append((self.entity, op.side.system, result.native_id, group.gid, op.seen_hash))
+        acc.links.append((self.entity, op.side.system, result.native_id, group.gid, op.seen_hash))
         return True
 
-    def _settle(self, tx: Tx, group: _Group, ok: bool) -> None:
-        ctx = self.ctx
-        scope, entity = ctx.scope, self.entity
-        for system, native_id in group.drop_links:
-            if ok:
-                tx.drop_links(scope, entity, system, [native_id])
+    def _settle(self, group: _Group, ok: bool, acc: _Commit) -> None:
+        entity = self.entity
+        if ok:
+            acc.drop_links.extend(group.drop_links)
         if not ok:
             self.rep.deferred += 1
-            keys = [(s, r.native_id) for s, r in group.rows.items()]
-            tx.defer(scope, entity, keys, group.defer or "deferred")
+            note = group.defer or "deferred"
+            acc.defer.extend((s, r.native_id, note) for s, r in group.rows.items())
             return
         for system, native_id, seen_hash in group.seen:
-            tx.put_links(scope, [(entity, system, native_id, group.gid, seen_hash)])
-        for side in ctx.sides():
-            row = group.rows.get(side.system)
-            if row is not None and row.data is not None and side.system in group.links:
-                wrote = any(op.side is side for op in group.ops)
-                if not wrote:
-                    tx.put_links(
-                        scope,
-                        [(entity, side.system, row.native_id, group.gid, fingerprint(row.data))],
-                    )
-            elif row is not None and row.data is not None and not row.deleted:
-                tx.put_links(
-                    scope, [(entity, side.system, row.native_id, group.gid, fingerprint(row.data))]
-                )
+            acc.links.append((entity, system, native_id, group.gid, seen_hash))
+        written = {op.side.system for op in group.ops}
+        for system, row in group.rows.items():
+            if (
+                system != ENGINE_SYSTEM
+                and row.data is not None
+                and not row.deleted
+                and (system not in written)
+            ):
+                acc.links.append((entity, system, row.native_id, group.gid, fingerprint(row.data)))
         if group.drop_base:
-            tx.drop_bases(scope, entity, [group.gid])
+            acc.drop_bases.append(group.gid)
         elif group.new_base is not None:
             text = dumps(group.new_base)
-            tx.put_bases(scope, entity, [(group.gid, text, fingerprint(text))])
-        tx.unstage(scope, entity, list((s, r.native_id) for s, r in group.rows.items()))
-        if group.derived:
-            tx.stage(scope, group.derived)
-        self._record_outcome(tx, group)
+            acc.bases.append((group.gid, text, fingerprint(text)))
+        acc.unstage.extend((s, r.native_id) for s, r in group.rows.items())
+        acc.derived.extend(group.derived)
+        self._record_outcome(group, acc)
 
-    def _record_outcome(self, tx: Tx, group: _Group) -> None:
+    def _record_outcome(self, group: _Group, acc: _Commit) -> None:
         outcome = group.outcome
-        for conflict_id in group.settle:
-            tx.set_conflict(conflict_id, "applied")
-            self.rep.conflicts_settled += 1
+        acc.settled.extend(group.settle)
+        self.rep.conflicts_settled += len(group.settle)
         if outcome is None:
             return
         self.rep.merged += 1
         if group.base is None:
-            origins = sorted({c.origin for c in outcome.changes}) or ["engine"]
-            audit = [
+            sides = {side.name for side in self.ctx.sides() if side.system in group.rows}
+            origins = sorted({c.origin for c in outcome.changes} | sides) or ["engine"]
+            acc.audit.append(
                 {
                     "entity": self.entity,
                     "global_id": group.gid,
@@ -617,9 +601,9 @@ class _Batch:
                     "origin": "+".join(origins),
                     "rule": "first-seen",
                 }
-            ]
+            )
         else:
-            audit = [
+            acc.audit.extend(
                 {
                     "entity": self.entity,
                     "global_id": group.gid,
@@ -630,25 +614,62 @@ class _Batch:
                     "rule": c.rule,
                 }
                 for c in outcome.changes
-            ]
-        tx.audit(self.ctx.scope, self.ctx.run_id, audit)
+            )
         for change in outcome.changes:
             if change.rule.startswith(("owner", "latest", "function")):
                 counts = self.rep.conflicts_resolved_by_rule
                 counts[change.rule] = counts.get(change.rule, 0) + 1
         for conflict in outcome.conflicts:
-            tx.add_conflict(
-                self.ctx.scope,
-                kind="field",
-                entity=self.entity,
-                global_id=group.gid,
-                field=conflict.field,
-                base=conflict.base,
-                crm=conflict.crm,
-                erp=conflict.erp,
-                detail={"reason": conflict.reason},
+            acc.conflicts.append(
+                {
+                    "kind": "field",
+                    "entity": self.entity,
+                    "global_id": group.gid,
+                    "field": conflict.field,
+                    "base": conflict.base,
+                    "crm": conflict.crm,
+                    "erp": conflict.erp,
+                    "detail": {"reason": conflict.reason},
+                }
             )
             self.rep.conflicts_parked += 1
+
+
+@attrs.define
+class _Commit:
+    """Everything one batch commits, gathered so each kind is one statement."""
+
+    links: list[tuple[str, str, str, str, str | None]] = attrs.Factory(list)
+    drop_links: list[tuple[str, str]] = attrs.Factory(list)
+    bases: list[tuple[str, str, str]] = attrs.Factory(list)
+    drop_bases: list[str] = attrs.Factory(list)
+    unstage: list[tuple[str, str]] = attrs.Factory(list)
+    defer: list[tuple[str, str, str]] = attrs.Factory(list)
+    derived: list[InboxRow] = attrs.Factory(list)
+    audit: list[dict[str, Any]] = attrs.Factory(list)
+    conflicts: list[dict[str, Any]] = attrs.Factory(list)
+    settled: list[int] = attrs.Factory(list)
+    quarantine: list[dict[str, Any]] = attrs.Factory(list)
+
+    def flush(self, tx: Tx, scope: str, entity: str, run_id: str) -> None:
+        for system, native_id in self.drop_links:
+            tx.drop_links(scope, entity, system, [native_id])
+        tx.put_links(scope, self.links)
+        if self.drop_bases:
+            tx.drop_bases(scope, entity, self.drop_bases)
+        tx.put_bases(scope, entity, self.bases)
+        tx.unstage(scope, entity, self.unstage)
+        for system, native_id, note in self.defer:
+            tx.defer(scope, entity, [(system, native_id)], note)
+        if self.derived:
+            tx.stage(scope, self.derived)
+        tx.audit(scope, run_id, self.audit)
+        for conflict_id in self.settled:
+            tx.set_conflict(conflict_id, "applied")
+        for conflict in self.conflicts:
+            tx.add_conflict(scope, **conflict)
+        if self.quarantine:
+            tx.quarantine(scope, self.quarantine)
 
 
 _ABSENT: Any = object()

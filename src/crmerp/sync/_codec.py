@@ -53,13 +53,13 @@ def references(entity: str) -> tuple[Reference, ...]:
 def collect_refs(entity: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(entity, id)`` of every reference in ``data``."""
     found: list[tuple[str, str]] = []
-    for ref in references(entity):
+    for ref in references(entity):  # _walk only reads through the copy
 
         def note(value: str, target: str = ref.entity) -> str:
             found.append((target, value))
             return value
 
-        _walk(_copy(data), ref.path, note)
+        _walk(data, ref.path, note)
     return found
 
 
@@ -68,8 +68,11 @@ def rewrite_refs(
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """A copy of ``data`` with references translated; also the ones that could not be."""
     missing: list[tuple[str, str]] = []
+    refs = references(entity)
+    if not refs:
+        return dict(data), missing
     out = _copy(data)
-    for ref in references(entity):
+    for ref in refs:
 
         def swap(value: str, target: str = ref.entity) -> str:
             new = translate(target, value)

@@ -86,6 +86,14 @@ def merge(
 ) -> MergeOutcome:
     """Merge one record. ``resolved`` holds field values a person chose;
     ``parked`` the fields with an open conflict from an earlier run."""
+    if base is None and not resolved and not parked:
+        only = _only_side(crm, erp)
+        if only is not None and all(
+            rules.field(f).direction.allows_from(only.name) for f in only.carried
+        ):
+            # A record one side has and the other never saw: it is taken as it is.
+            assert only.current is not None
+            return MergeOutcome(dict(only.current), frozenset(), (), (), (), frozenset())
     agreed = dict(base or {})
     sides = {"crm": crm, "erp": erp}
     state = _Acc()
@@ -100,6 +108,11 @@ def merge(
         tuple(state.rejected),
         frozenset(state.settled),
     )
+
+
+def _only_side(crm: SideView, erp: SideView) -> SideView | None:
+    present = [v for v in (crm, erp) if v.current is not None]
+    return present[0] if len(present) == 1 else None
 
 
 @attrs.define
