@@ -32,9 +32,14 @@ The endpoints do not agree on shapes, and this client hides that:
   is the closest thing.
 
 Errors are raised as :class:`BottleCRMError` subclasses carrying the method,
-URL, status code and decoded body. There is no throttling on the authenticated
-endpoints in 1.35.0, but a 429 (a proxy, or a future release) raises
-:class:`BottleCRMRateLimited` with ``retry_after`` in seconds.
+URL, status code and decoded body; each is also a member of crmerp's error tree
+(the tree is drawn above the error classes), so a transport failure is a
+:class:`~crmerp.TransientError` and a 400 a :class:`~crmerp.DataError`. There is
+no throttling on the authenticated endpoints in 1.35.0, but a 429 (a proxy, or a
+future release) raises :class:`BottleCRMRateLimited`, a :class:`~crmerp.RateLimited`
+with ``retry_after`` in seconds.
+
+JSON numbers are decoded as :class:`~decimal.Decimal`, never ``float``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,15 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 import httpx
 
+from crmerp._errors import (
+    AdapterError,
+    CrmErpError,
+    DataError,
+    FatalError,
+    RateLimited,
+    TransientError,
+)
+
 __all__ = [
     "AccountRecord",
     "BottleCRMAuthError",
@@ -63,6 +77,7 @@ __all__ = [
     "BottleCRMRateLimited",
     "BottleCRMServerError",
     "BottleCRMTransportError",
+    "BottleCRMUnavailableError",
     "BottleCRMValidationError",
     "ContactRecord",
     "CustomFieldDefinition",
@@ -80,12 +95,29 @@ JSONObject = dict[str, Any]
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_SIZE = 100
+#: Seconds to wait after a 429 that carries no ``Retry-After``.
+DEFAULT_RETRY_AFTER = 5.0
 
 
 # --------------------------------------------------------------------- errors
+#
+# Every error is also a member of crmerp's error tree, so the engine knows what
+# to do with it without knowing this client:
+#
+#   BottleCRMError (CrmErpError)
+#   ├── BottleCRMTransportError      + TransientError   no answer: retry later
+#   ├── BottleCRMProtocolError       + AdapterError     a 2xx of an unexpected shape
+#   └── BottleCRMHTTPError                              any other non-2xx answer
+#       ├── BottleCRMValidationError + DataError        400: the record was refused
+#       ├── BottleCRMNotFound        + DataError        404
+#       ├── BottleCRMConflict        + DataError        409: e.g. still referenced
+#       ├── BottleCRMAuthError       + FatalError       401/403: fix the token
+#       ├── BottleCRMRateLimited     + RateLimited      429: wait ``retry_after``
+#       └── BottleCRMServerError                        5xx
+#           └── BottleCRMUnavailableError + TransientError   502/503/504
 
 
-class BottleCRMError(Exception):
+class BottleCRMError(CrmErpError):
     """Base of every error this client raises.
 
     ``status_code`` and ``body`` are ``None`` when no HTTP answer was received.
@@ -100,19 +132,23 @@ class BottleCRMError(Exception):
         status_code: int | None = None,
         body: Any = None,
     ) -> None:
-        super().__init__(message)
+        # Not super().__init__: the crmerp mixins below take other arguments.
+        Exception.__init__(self, message)
         self.message = message
         self.method = method
         self.url = url
         self.status_code = status_code
         self.body = body
 
+    def __str__(self) -> str:
+        return self.message
 
-class BottleCRMTransportError(BottleCRMError):
+
+class BottleCRMTransportError(BottleCRMError, TransientError):
     """The request did not get an HTTP answer (connection refused, timeout, ...)."""
 
 
-class BottleCRMProtocolError(BottleCRMError):
+class BottleCRMProtocolError(BottleCRMError, AdapterError):
     """A 2xx answer that is not the JSON shape this client expects."""
 
 
@@ -134,7 +170,20 @@ class BottleCRMHTTPError(BottleCRMError):
         return self.body
 
 
-class BottleCRMValidationError(BottleCRMHTTPError):
+class _DataHTTPError(BottleCRMHTTPError, DataError):
+    """A refusal about the record itself: crmerp quarantines it and goes on."""
+
+    def __init__(self, message: str, *, method: str, url: str, status_code: int, body: Any) -> None:
+        super().__init__(message, method=method, url=url, status_code=status_code, body=body)
+        self.entity = None
+        self.field = None
+        self.value = None
+        self.system = "bottlecrm"
+        self.native_id = None
+        self.reason = message
+
+
+class BottleCRMValidationError(_DataHTTPError):
     """400: the payload was refused, ``errors`` maps field names to messages.
 
     Duplicate names (accounts, case-insensitive per org) and duplicate emails
@@ -142,22 +191,23 @@ class BottleCRMValidationError(BottleCRMHTTPError):
     """
 
 
-class BottleCRMAuthError(BottleCRMHTTPError):
+class BottleCRMAuthError(BottleCRMHTTPError, FatalError):
     """401 or 403: bad/revoked token, a scope that does not cover the call, or a
     role that may not do it. BottleCRM answers an unknown token with 403
     ``Organization context is required``, not 401."""
 
 
-class BottleCRMNotFound(BottleCRMHTTPError):
+class BottleCRMNotFound(_DataHTTPError):
     """404: no such record, or one the token's profile may not open."""
 
 
-class BottleCRMConflict(BottleCRMHTTPError):
+class BottleCRMConflict(_DataHTTPError):
     """409: e.g. an account that still has invoices, estimates or projects."""
 
 
-class BottleCRMRateLimited(BottleCRMHTTPError):
-    """429: wait ``retry_after`` seconds (``None`` when the server did not say)."""
+class BottleCRMRateLimited(BottleCRMHTTPError, RateLimited):
+    """429: wait ``retry_after`` seconds (:data:`DEFAULT_RETRY_AFTER` when the
+    server did not say)."""
 
     def __init__(
         self,
@@ -170,11 +220,16 @@ class BottleCRMRateLimited(BottleCRMHTTPError):
         retry_after: float | None,
     ) -> None:
         super().__init__(message, method=method, url=url, status_code=status_code, body=body)
-        self.retry_after = retry_after
+        self.retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
 
 
 class BottleCRMServerError(BottleCRMHTTPError):
-    """5xx: the server failed (worth retrying for 502/503/504)."""
+    """5xx: the server failed. 500 is usually a bug on the server (for example a
+    ``cf_`` filter on SQLite) and is not retried; see :class:`BottleCRMUnavailableError`."""
+
+
+class BottleCRMUnavailableError(BottleCRMServerError, TransientError):
+    """502, 503 or 504: a proxy or the server is briefly unavailable; retry later."""
 
 
 # -------------------------------------------------------------------- records
@@ -343,7 +398,7 @@ class OpportunityRecord(TypedDict, total=False):
     source_ref: str
     contacts: list[JSONObject]
     line_items: list[OpportunityLineItemRecord]
-    line_items_total: float
+    line_items_total: Decimal
     assigned_to: list[JSONObject]
     teams: list[JSONObject]
     closed_by: JSONObject | None
@@ -660,7 +715,8 @@ class BottleCRMClient:
         if not response.content:
             return None
         try:
-            return response.json()
+            # Decimal, never float: amounts must stay exact end to end.
+            return json.loads(response.content, parse_float=Decimal)
         except ValueError:
             return response.text
 
@@ -687,6 +743,8 @@ class BottleCRMClient:
             error_class = BottleCRMNotFound
         elif code == 409:
             error_class = BottleCRMConflict
+        elif code in (502, 503, 504):
+            error_class = BottleCRMUnavailableError
         elif code >= 500:
             error_class = BottleCRMServerError
         else:
@@ -1126,6 +1184,24 @@ class BottleCRMClient:
             InvoiceRecord,
             self._member(self.request("POST", path), "invoice", method="POST", path=path),
         )
+
+    def send_invoice(self, invoice_id: str) -> None:
+        """Mark an invoice sent (``Draft`` -> ``Sent``, amounts then lock).
+
+        BottleCRM also queues an e-mail to ``client_email``; with that field
+        blank the e-mail task finds no recipient and sends nothing.
+        """
+        self.request("POST", f"/api/invoices/{invoice_id}/send/")
+
+    def mark_invoice_paid(
+        self, invoice_id: str, data: Mapping[str, Any] | None = None
+    ) -> InvoiceRecord:
+        """Record a payment (by default of the whole amount due) and return the
+        invoice, ``Paid`` once nothing is due. ``data``: ``amount``,
+        ``payment_method``, ``payment_date``, ``reference_number``, ``notes``."""
+        path = f"/api/invoices/{invoice_id}/mark-paid/"
+        body = self.request("POST", path, json_body=dict(data or {}))
+        return cast(InvoiceRecord, self._member(body, "invoice", method="POST", path=path))
 
     def list_invoice_line_items(self, invoice_id: str) -> list[InvoiceLineItemRecord]:
         """All lines of an invoice (a bare JSON list)."""
