@@ -40,6 +40,7 @@ class _Op:
     payload: dict[str, Any] | None
     seen_hash: str | None
     changes: dict[str, tuple[Any, Any]]
+    expect: str | None = None
 
 
 @attrs.define
@@ -83,6 +84,7 @@ class _Batch:
         self.inbound: dict[tuple[str, str, str], str] = {}
         self.outbound: dict[tuple[str, str, str], str] = {}
         self.current: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._restage: list[InboxRow] = []
 
     # --- loading -------------------------------------------------------------------
 
@@ -361,7 +363,7 @@ class _Batch:
         before = view.current or {}
         changes = {k: (before.get(k), v) for k, v in global_form.items() if before.get(k) != v}
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
-        group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes))
+        group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes, current_hash))
 
     def _current_hash(
         self, group: _Group, side: Side, linked: tuple[str, str | None] | None
@@ -433,6 +435,8 @@ class _Batch:
 
     def _write(self, groups: list[_Group]) -> None:
         ctx = self.ctx
+        if not ctx.dry:
+            self._check_unchanged(groups)
         ops = [(group, op) for group in groups if group.done for op in group.ops]
         if not ops:
             return
@@ -457,6 +461,32 @@ class _Batch:
             for start in range(0, len(mine), side.caps.max_batch):
                 chunk = mine[start : start + side.caps.max_batch]
                 self._send(side, chunk)
+
+    def _check_unchanged(self, groups: list[_Group]) -> None:
+        """Re-read records about to be updated; one edited since it was read is not
+        overwritten blind: its group waits and the edit is merged on the next pass."""
+        for side in self.ctx.sides():
+            expected = {
+                op.native_id: (group, op.expect)
+                for group in groups if group.done
+                for op in group.ops
+                if op.side is side and op.kind is WriteKind.UPDATE and op.native_id
+                and op.expect is not None and side.reads(self.entity)
+            }
+            if not expected:
+                continue
+            found = {r.id: r for r in self._fetch_side(side, list(expected))}
+            for native_id, (group, expect) in expected.items():
+                record = found.get(native_id)
+                current = self._canonical(side, record) if record is not None else None
+                if current is None or fingerprint(dumps(current)) != expect:
+                    group.done = False
+                    group.defer = f"{side.system} {native_id} changed while syncing; re-merging"
+                    self._restage.append(
+                        InboxRow(self.entity, side.system, native_id, group.gid,
+                                 dumps(current) if current is not None else None,
+                                 record.stamp if record is not None else None,
+                                 deleted=record is None))
 
     def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
         ctx = self.ctx
@@ -513,6 +543,8 @@ class _Batch:
             self._settle(group, ok, acc)
         with ctx.tx() as tx:
             acc.flush(tx, ctx.scope, self.entity, ctx.run_id)
+            if self._restage:
+                tx.stage(ctx.scope, self._restage)
             if getattr(self, "intent_ids", None):
                 tx.close_intents(self.intent_ids)
             if ctx.worker_id and not ctx.dry:
