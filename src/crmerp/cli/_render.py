@@ -164,16 +164,9 @@ def _story(name: str, rep: EntityReport) -> list[str]:
             f"{rep.sent_to_review} possible pair(s) of {label} were too unsure to link: "
             "parked for a person to confirm."
         )
-    for what, count_of in (
-        ("created", lambda side: side.created),
-        ("updated", lambda side: side.updated),
-        ("deleted", lambda side: side.deleted),
-    ):
-        where = [
-            f"{count_of(rep.side(side))} in {_SIDE[side]}"
-            for side in ("crm", "erp")
-            if count_of(rep.side(side))
-        ]
+    for what in ("created", "updated", "deleted"):
+        counts = {side: int(getattr(rep.side(side), what)) for side in ("crm", "erp")}
+        where = [f"{n} in {_SIDE[side]}" for side, n in counts.items() if n]
         if where:
             lines.append(f"{label.capitalize()} {what}: {' and '.join(where)}.")
     settled = rep.conflicts_resolved_by_rule
