@@ -23,6 +23,13 @@ Wire format, as read from ``trytond/protocols/jsonrpc.py`` and
   statuses: 401 (bad login, expired session), 403 (method not exposed), 404
   (unknown database), 429 (login rate limit), 503/504 (database busy, timeout).
 
+Every exception raised here is also a crmerp error (see the tree above
+:class:`TrytonRPCError`): transport problems are :class:`~crmerp.TransientError`,
+429 and 503-with-``Retry-After`` are :class:`~crmerp.RateLimited`, a Tryton
+``UserError`` is a :class:`~crmerp.DataError`, a refused login is a
+:class:`~crmerp.FatalError` and anything else the server raises is an
+:class:`~crmerp.AdapterError`.
+
 Sessions expire after ``[session] timeout`` seconds of inactivity (300 by
 default); the client logs in again once, transparently, when a call is refused
 with 401 after a successful login.
@@ -33,6 +40,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import email.utils
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -41,7 +49,17 @@ from typing import Any, Final
 
 import httpx
 
+from crmerp._errors import (
+    AdapterError,
+    CrmErpError,
+    DataError,
+    FatalError,
+    RateLimited,
+    TransientError,
+)
+
 __all__ = [
+    "DEFAULT_RETRY_AFTER",
     "TrytonAuthError",
     "TrytonConcurrencyError",
     "TrytonFault",
@@ -63,9 +81,26 @@ _UTC: Final = dt.UTC
 
 
 # --------------------------------------------------------------------------- errors
+#
+# Every error is also a member of the crmerp error tree, so the engine can act on
+# it without knowing Tryton:
+#
+#   TrytonRPCError (CrmErpError)
+#   ├── TrytonTransportError   + TransientError   no usable answer: retry later
+#   ├── TrytonRateLimited      + RateLimited      429, or 503 with Retry-After
+#   ├── TrytonAuthError        + FatalError       login refused: fix the credentials
+#   ├── TrytonHTTPError        + AdapterError     404, 413, 422: config or a bug
+#   └── TrytonFault                               the method ran and raised
+#       ├── TrytonUserError        + DataError        the record's data was refused
+#       ├── TrytonUserWarning      + DataError        a warning needing a person
+#       ├── TrytonConcurrencyError + TransientError   changed meanwhile: re-read, retry
+#       └── TrytonServerFault      + AdapterError     any other server exception
+
+DEFAULT_RETRY_AFTER: Final = 5.0
+"""Seconds to wait after a 429 that sent no ``Retry-After`` header."""
 
 
-class TrytonRPCError(Exception):
+class TrytonRPCError(CrmErpError):
     """Base of every error raised by :class:`TrytonRPC`.
 
     ``method`` names the RPC method that failed (``None`` when unknown).
@@ -77,7 +112,7 @@ class TrytonRPCError(Exception):
         self.method = method
 
 
-class TrytonTransportError(TrytonRPCError):
+class TrytonTransportError(TrytonRPCError, TransientError):
     """The call did not get a usable answer: connection refused or dropped, a
     timeout, a 5xx status or a body that is not JSON. Retrying later may help.
 
@@ -91,20 +126,26 @@ class TrytonTransportError(TrytonRPCError):
         self.status_code = status_code
 
 
-class TrytonRateLimited(TrytonRPCError):
-    """HTTP 429: the server refuses more login attempts for now.
+class TrytonRateLimited(TrytonRPCError, RateLimited):
+    """HTTP 429 (too many login attempts), or 503 with a ``Retry-After`` header.
 
-    ``retry_after`` is the ``Retry-After`` header in seconds, if the server sent one.
+    ``retry_after`` is the ``Retry-After`` header in seconds, or
+    :data:`DEFAULT_RETRY_AFTER` when the server sent none.
     """
 
     def __init__(
         self, message: str, *, method: str | None = None, retry_after: float | None = None
     ) -> None:
-        super().__init__(message, method=method)
-        self.retry_after = retry_after
+        # RateLimited needs ``retry_after``; the cooperative chain through
+        # TrytonRPCError cannot pass it, so initialise the crmerp side directly.
+        RateLimited.__init__(
+            self, message, retry_after=DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+        )
+        self.message = message
+        self.method = method
 
 
-class TrytonAuthError(TrytonRPCError):
+class TrytonAuthError(TrytonRPCError, FatalError):
     """Login refused (wrong login or password, more login parameters required) or
     a call refused with 401/403 even after logging in again.
 
@@ -118,7 +159,7 @@ class TrytonAuthError(TrytonRPCError):
         self.status_code = status_code
 
 
-class TrytonHTTPError(TrytonRPCError):
+class TrytonHTTPError(TrytonRPCError, AdapterError):
     """Any other non-2xx HTTP status (404 unknown database, 413 too large, 422
     malformed call, ...). Usually a bug in the calling code or configuration."""
 
@@ -152,7 +193,7 @@ class TrytonFault(TrytonRPCError):
         return self.message
 
 
-class TrytonUserError(TrytonFault):
+class TrytonUserError(TrytonFault, DataError):
     """A ``UserError``: the data broke a constraint, a required field is missing,
     a record is in the wrong state for the action, ... ``domain`` is the
     offending domain Tryton attached, if any."""
@@ -172,7 +213,7 @@ class TrytonUserError(TrytonFault):
         self.domain = domain
 
 
-class TrytonUserWarning(TrytonFault):
+class TrytonUserWarning(TrytonFault, DataError):
     """A ``UserWarning`` the interactive client would ask the user to confirm.
     ``name`` is the warning key (it can be pre-accepted through ``res.user.warning``)."""
 
@@ -191,12 +232,12 @@ class TrytonUserWarning(TrytonFault):
         self.name = name
 
 
-class TrytonConcurrencyError(TrytonFault):
+class TrytonConcurrencyError(TrytonFault, TransientError):
     """A ``ConcurrencyException``: the record changed since the ``_timestamp``
     given in the context."""
 
 
-class TrytonServerFault(TrytonFault):
+class TrytonServerFault(TrytonFault, AdapterError):
     """Any other exception raised on the server (a bug or an unexpected state).
     ``traceback`` holds the server's traceback text when it sent one (only in
     ``--dev`` mode)."""
@@ -363,6 +404,7 @@ def _fault_from_error(error: Any, method: str) -> TrytonRPCError:
             )
         if kind == "RateLimitException":
             return TrytonRateLimited("too many requests", method=method)
+        # Any other exception: ``[str(exception), traceback]``.
         traceback = payload if isinstance(payload, str) else ""
         return TrytonServerFault(kind, method=method, traceback=traceback, error=error)
     return TrytonServerFault(repr(error), method=method, error=error)
@@ -659,15 +701,27 @@ class TrytonRPC:
         detail = f"{method}: HTTP {status} {response.reason_phrase}"
         if status in (401, 403):
             raise TrytonAuthError(detail, method=method, status_code=status)
-        if status == 429:
-            retry_after: float | None = None
-            header = response.headers.get("Retry-After")
-            if header is not None:
-                try:
-                    retry_after = float(header)
-                except ValueError:
-                    retry_after = None
+        retry_after = _retry_after(response)
+        if status == 429 or (status == 503 and retry_after is not None):
             raise TrytonRateLimited(detail, method=method, retry_after=retry_after)
         if status >= 500:
             raise TrytonTransportError(detail, method=method, status_code=status)
         raise TrytonHTTPError(detail, method=method, status_code=status)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (a number or an HTTP date), if any."""
+    header = response.headers.get("Retry-After")
+    if header is None:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_UTC)
+    return max(0.0, (when - dt.datetime.now(_UTC)).total_seconds())

@@ -1,0 +1,84 @@
+"""Fixtures for the live Tryton tests: a real trytond 8.2 per test session.
+
+``tryton_server`` skips when trytond cannot run here, unless
+``CRMERP_REQUIRE_LIVE=1``, in which case it fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+
+def _load_server_module() -> ModuleType:
+    # Loaded by path under a unique name: other systems have a ``_server.py`` too,
+    # and a plain ``import _server`` would return whichever was imported first.
+    name = "tests_systems_tryton_server"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_server.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_server = _load_server_module()
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CRMERP_REQUIRE_LIVE") == "1":
+        pytest.fail(f"CRMERP_REQUIRE_LIVE=1 but Tryton cannot run: {reason}", pytrace=False)
+    pytest.skip(f"Tryton server not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def tryton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running trytond on a private copy of the cached template database.
+
+    Yields a ``TrytonServer`` with ``url``, ``database``, ``username``,
+    ``password`` and ``refs`` (ids of the company, price list, payment term,
+    accounting category, ... made by the template build).
+    """
+    try:
+        versions = _server.probe()
+    except _server.TrytonUnavailable as exc:
+        _unavailable(str(exc))
+    template = _server.ensure_template(versions)
+    server = _server.start_server(tmp_path_factory.mktemp("tryton"), template)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def tryton_adapter(tryton_server: Any) -> Iterator[Any]:
+    """A :class:`TrytonAdapter` on the session's server.
+
+    ``settle_seconds=0``: the tests are the only writers, so the feed may read up
+    to "now"; products it creates get the template's accounting category.
+    """
+    from crmerp.adapters.tryton import TrytonAdapter
+
+    adapter = TrytonAdapter(
+        tryton_server.url,
+        tryton_server.database,
+        tryton_server.username,
+        tryton_server.password,
+        settle_seconds=0,
+        product_defaults={"account_category": tryton_server.refs["account_category"]},
+    )
+    try:
+        yield adapter
+    finally:
+        adapter.close()
