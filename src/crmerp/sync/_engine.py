@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crmerp._errors import FatalError, RetryBudgetExceeded, UsageError
+from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
 from crmerp.match import ExactKeyMatcher, Matcher
 from crmerp.state import ConflictRecord, InboxRow, QuarantineRecord, StateStore
@@ -44,6 +44,11 @@ class SyncEngine:
     >>> engine = SyncEngine(crm=crm_adapter, erp=erp_adapter,
     ...                     state=open_state("sqlite:///sync.db", create=True))
     >>> report = engine.run()                          # doctest: +SKIP
+
+    ``worker_id`` names this worker in the scope's lease; give a service a stable one
+    so that after a crash it resumes its own lease at once (a lease left by a dead
+    process on the same host is also taken over). Another live worker on the same
+    scope stops with :class:`~crmerp.LeaseHeld`.
 
     ``matcher`` pairs new records across the systems before anything is created
     (default: exact tax id / email / SKU keys). ``boundary`` is called with the
@@ -118,8 +123,8 @@ class SyncEngine:
         ctx = self._context(report, conn)
         try:
             if not dry:
+                self._take_lease(ctx)
                 with ctx.tx() as tx:
-                    tx.acquire_lease(self.scope, self.worker_id, self.lease_ttl)
                     tx.start_run(self.scope, report.run_id, mode)
                 report.recovered_intents = self._recover(ctx)
             try:
@@ -138,6 +143,19 @@ class SyncEngine:
                 outer.rollback()
                 conn.close()
         return report
+
+    def _take_lease(self, ctx: RunContext) -> None:
+        """Take the scope's lease; a lease left by a dead process on this host is taken
+        over, any other live lease stops the run with :class:`~crmerp.LeaseHeld`."""
+        try:
+            with ctx.tx() as tx:
+                tx.acquire_lease(self.scope, self.worker_id, self.lease_ttl)
+        except LeaseHeld as held:
+            if not _dead_local_worker(held.holder):
+                raise
+            with ctx.tx() as tx:
+                tx.release_lease(self.scope, held.holder)
+                tx.acquire_lease(self.scope, self.worker_id, self.lease_ttl)
 
     def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
         started = time.perf_counter()
@@ -325,6 +343,21 @@ class SyncEngine:
                 adapter.close()
             except Exception as exc:  # closing must not hide the run's outcome
                 raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
+
+
+def _dead_local_worker(holder: str) -> bool:
+    """True when ``holder`` names a process of this host that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:
