@@ -23,12 +23,20 @@ from crmerp.sync import SyncEngine
 from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter, FaultPlan
 from crmerp.testing import SimulatedCrash
 
-ENGINE_POINTS = ("page.read", "translate", "merge", "intent.recorded", "write.sent",
-                 "write.answered", "state.commit")
+ENGINE_POINTS = (
+    "page.read",
+    "translate",
+    "merge",
+    "intent.recorded",
+    "write.sent",
+    "write.answered",
+    "state.commit",
+)
 ADAPTER_POINTS = ("write.after_first", "write.after_commit", "write.before")
 WORKER = "sync-service-1"  # a restarted service resumes its own lease
-SEEDS = range(int(os.environ.get("CRMERP_CRASH_SEEDS", "12" if os.environ.get("CRMERP_SOAK")
-                                 else "3")))
+SEEDS = range(
+    int(os.environ.get("CRMERP_CRASH_SEEDS", "12" if os.environ.get("CRMERP_SOAK") else "3"))
+)
 
 
 def build() -> tuple[FakeCRM, FakeERP]:
@@ -36,14 +44,29 @@ def build() -> tuple[FakeCRM, FakeERP]:
     crm, erp = FakeCRM(), FakeERP()
     bolt = erp.create("product.product", code="BOLT-1", name="Bolt", default_uom="unit")
     erp.create("product.product", code="NUT-1", name="Nut", default_uom="unit")
-    erp.create("product.price_list", name="EU", currency="EUR", lines=[
-        {"product": bolt, "unit_price": Decimal("0.40"), "quantity": Decimal(1),
-         "discount": Decimal(0)}])
+    erp.create(
+        "product.price_list",
+        name="EU",
+        currency="EUR",
+        lines=[
+            {
+                "product": bolt,
+                "unit_price": Decimal("0.40"),
+                "quantity": Decimal(1),
+                "discount": Decimal(0),
+            }
+        ],
+    )
     for n in range(7):
-        crm.create("Account", Name=f"CRM Customer {n}", Email__c=f"c{n}@crm.example",
-                   CurrencyIsoCode="EUR")
-        erp.create("party.party", name=f"ERP Customer {n}", contact_mechanisms=[
-            {"type": "email", "value": f"e{n}@erp.example"}], payment_term="net 30")
+        crm.create(
+            "Account", Name=f"CRM Customer {n}", Email__c=f"c{n}@crm.example", CurrencyIsoCode="EUR"
+        )
+        erp.create(
+            "party.party",
+            name=f"ERP Customer {n}",
+            contact_mechanisms=[{"type": "email", "value": f"e{n}@erp.example"}],
+            payment_term="net 30",
+        )
     return crm, erp
 
 
@@ -55,9 +78,22 @@ def edit_both(crm: FakeCRM, erp: FakeERP) -> None:
         erp.edit("party.party", party["id"], payment_term="net 45")
     account = crm.find("Account")[0]["Id"]
     product = crm.find("Product2")[0]["Id"]
-    crm.create("Order", AccountId=account, Status="Activated", CurrencyIsoCode="EUR",
-               OrderItems={"records": [{"Product2Id": product, "Quantity": Decimal(2),
-                                        "UnitPrice": Decimal("0.40"), "CurrencyIsoCode": "EUR"}]})
+    crm.create(
+        "Order",
+        AccountId=account,
+        Status="Activated",
+        CurrencyIsoCode="EUR",
+        OrderItems={
+            "records": [
+                {
+                    "Product2Id": product,
+                    "Quantity": Decimal(2),
+                    "UnitPrice": Decimal("0.40"),
+                    "CurrencyIsoCode": "EUR",
+                }
+            ]
+        },
+    )
 
 
 def contents(crm: FakeCRM, erp: FakeERP) -> dict[str, Any]:
@@ -98,11 +134,15 @@ def settle(crm: FakeCRM, erp: FakeERP, url: str, counts: Counter[str] | None = N
     for attempt in range(4):
         state = open_state(url)
         try:
-            report = SyncEngine(crm=FakeCRMAdapter(crm), erp=FakeERPAdapter(erp),
-                                state=state, worker_id=WORKER,
-                                boundary=(lambda name: counts.update([name]))
-                                if counts is not None and attempt == 0 else None,
-                                ).run()
+            report = SyncEngine(
+                crm=FakeCRMAdapter(crm),
+                erp=FakeERPAdapter(erp),
+                state=state,
+                worker_id=WORKER,
+                boundary=(lambda name: counts.update([name]))
+                if counts is not None and attempt == 0
+                else None,
+            ).run()
         finally:
             state.close()
         if report.writes == 0 and report.deferred == 0:
@@ -121,8 +161,7 @@ def clean_result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     edit_both(crm, erp)
     second_counts: Counter[str] = Counter()
     settle(crm, erp, url, second_counts)
-    return {"first": first, "second": contents(crm, erp), "counts": (first_counts,
-                                                                    second_counts)}
+    return {"first": first, "second": contents(crm, erp), "counts": (first_counts, second_counts)}
 
 
 class _Crasher:
@@ -141,15 +180,21 @@ class _Crasher:
             raise SimulatedCrash(name)
 
 
-def _crash_run(crm: FakeCRM, erp: FakeERP, url: str, point: str, seed: int,
-               occurrences: int) -> bool:
+def _crash_run(
+    crm: FakeCRM, erp: FakeERP, url: str, point: str, seed: int, occurrences: int
+) -> bool:
     """Crash at a seeded occurrence of ``point`` among those a clean run passes."""
     occurrence = random.Random(f"{point}:{seed}").randint(1, max(occurrences, 1))
     state = open_state(url)
     crasher = _Crasher(point, occurrence)
     try:
-        SyncEngine(crm=FakeCRMAdapter(crm), erp=FakeERPAdapter(erp), state=state,
-                   boundary=crasher, worker_id=WORKER).run()
+        SyncEngine(
+            crm=FakeCRMAdapter(crm),
+            erp=FakeERPAdapter(erp),
+            state=state,
+            boundary=crasher,
+            worker_id=WORKER,
+        ).run()
     except SimulatedCrash:
         pass
     finally:
@@ -189,8 +234,12 @@ def test_a_crash_inside_a_remote_write_then_restart_equals_a_clean_run(
     faults = FaultPlan(seed=seed, crash_at=point, crash_on=1 + seed % 3)
     state = open_state(url)
     try:
-        SyncEngine(crm=FakeCRMAdapter(crm, faults=faults), erp=FakeERPAdapter(erp, faults=faults),
-                   state=state, worker_id=WORKER).run()
+        SyncEngine(
+            crm=FakeCRMAdapter(crm, faults=faults),
+            erp=FakeERPAdapter(erp, faults=faults),
+            state=state,
+            worker_id=WORKER,
+        ).run()
     except SimulatedCrash:
         pass
     finally:

@@ -28,8 +28,7 @@ class World:
 
     def engine(self, **options: Any) -> SyncEngine:
         options.setdefault("rules", self.rules)
-        return SyncEngine(crm=self.crm_adapter, erp=self.erp_adapter, state=self.state,
-                          **options)
+        return SyncEngine(crm=self.crm_adapter, erp=self.erp_adapter, state=self.state, **options)
 
 
 @pytest.fixture
@@ -43,16 +42,34 @@ def world(state_url: str) -> Iterator[World]:
 def seed_catalogue(erp: FakeERP, currency: str = "EUR") -> dict[str, Any]:
     """Two products and a price list with a quantity break and a discount."""
     bolt = erp.create("product.product", code="BOLT-1", name="Bolt M6", default_uom="unit")
-    nut = erp.create("product.product", code="NUT-1", name="Nut M6", default_uom="unit",
-                     type="goods")
-    prices = erp.create("product.price_list", name="EU 2025", currency=currency, lines=[
-        {"product": bolt, "unit_price": Decimal("0.40"), "quantity": Decimal(1),
-         "discount": Decimal(0)},
-        {"product": bolt, "unit_price": Decimal("0.40"), "quantity": Decimal(100),
-         "discount": Decimal("10")},
-        {"product": nut, "unit_price": Decimal("0.15"), "quantity": Decimal(1),
-         "discount": Decimal(0)},
-    ])
+    nut = erp.create(
+        "product.product", code="NUT-1", name="Nut M6", default_uom="unit", type="goods"
+    )
+    prices = erp.create(
+        "product.price_list",
+        name="EU 2025",
+        currency=currency,
+        lines=[
+            {
+                "product": bolt,
+                "unit_price": Decimal("0.40"),
+                "quantity": Decimal(1),
+                "discount": Decimal(0),
+            },
+            {
+                "product": bolt,
+                "unit_price": Decimal("0.40"),
+                "quantity": Decimal(100),
+                "discount": Decimal("10"),
+            },
+            {
+                "product": nut,
+                "unit_price": Decimal("0.15"),
+                "quantity": Decimal(1),
+                "discount": Decimal(0),
+            },
+        ],
+    )
     return {"bolt": bolt, "nut": nut, "prices": prices}
 
 
@@ -63,5 +80,6 @@ def crm_account(crm: FakeCRM, name: str, email: str, **extra: Any) -> str:
 
 def erp_party(erp: FakeERP, name: str, email: str, **extra: Any) -> int:
     """A party as an ERP user enters it."""
-    return erp.create("party.party", name=name, contact_mechanisms=[
-        {"type": "email", "value": email}], **extra)
+    return erp.create(
+        "party.party", name=name, contact_mechanisms=[{"type": "email", "value": email}], **extra
+    )

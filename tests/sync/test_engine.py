@@ -35,10 +35,17 @@ def _agree(world: World, entity: str) -> None:
 
 def _seed_company(world: World) -> dict[str, object]:
     ids = seed_catalogue(world.erp)
-    acme = crm_account(world.crm, "Acme GmbH", "sales@acme.de", Phone="+49 30 1234567",
-                       CurrencyIsoCode="EUR")
-    globex = erp_party(world.erp, "Globex Ltd", "info@globex.co.uk", currency="GBP",
-                       credit_limit_amount=Decimal("5000.00"), credit_limit_currency="GBP")
+    acme = crm_account(
+        world.crm, "Acme GmbH", "sales@acme.de", Phone="+49 30 1234567", CurrencyIsoCode="EUR"
+    )
+    globex = erp_party(
+        world.erp,
+        "Globex Ltd",
+        "info@globex.co.uk",
+        currency="GBP",
+        credit_limit_amount=Decimal("5000.00"),
+        credit_limit_currency="GBP",
+    )
     ids.update(acme=acme, globex=globex)
     return ids
 
@@ -67,12 +74,25 @@ def test_documents_flow_in_dependency_order(world: World) -> None:
     engine.run()
     account = ids["acme"]
     bolt_crm = world.crm.find("Product2", ProductCode="BOLT-1")[0]["Id"]
-    quote = world.crm.create("Opportunity", Name="Bolts for Acme", AccountId=account,
-                             StageName="Proposal/Price Quote", CurrencyIsoCode="EUR",
-                             OpportunityLineItems={"records": [
-                                 {"Product2Id": bolt_crm, "Quantity": Decimal(200),
-                                  "UnitPrice": Decimal("0.40"), "Discount": Decimal(10),
-                                  "Tax_Rate__c": Decimal(19), "CurrencyIsoCode": "EUR"}]})
+    quote = world.crm.create(
+        "Opportunity",
+        Name="Bolts for Acme",
+        AccountId=account,
+        StageName="Proposal/Price Quote",
+        CurrencyIsoCode="EUR",
+        OpportunityLineItems={
+            "records": [
+                {
+                    "Product2Id": bolt_crm,
+                    "Quantity": Decimal(200),
+                    "UnitPrice": Decimal("0.40"),
+                    "Discount": Decimal(10),
+                    "Tax_Rate__c": Decimal(19),
+                    "CurrencyIsoCode": "EUR",
+                }
+            ]
+        },
+    )
     report = engine.run()
     assert report.entity("quote").erp.created == 1
     (quotation,) = world.erp.find("sale.quotation")
@@ -129,7 +149,10 @@ def test_a_parked_conflict_is_resolved_through_resolve(world: World) -> None:
     assert report.conflicts_parked == 1
     (conflict,) = engine.conflicts()
     assert (conflict.field, conflict.crm, conflict.erp) == (
-        "name", "Acme Deutschland GmbH", "ACME Holding GmbH")
+        "name",
+        "Acme Deutschland GmbH",
+        "ACME Holding GmbH",
+    )
     # Parked: neither side is overwritten, and another run neither writes nor re-parks.
     assert world.crm.read("Account", ids["acme"])["Name"] == "Acme Deutschland GmbH"
     again = engine.run()
@@ -175,18 +198,41 @@ def test_invoice_and_order_status_come_back_to_the_crm(world: World) -> None:
     engine = world.engine()
     engine.run()
     party = world.erp.find("party.party", name="Acme GmbH")[0]["id"]
-    order = world.crm.create("Order", AccountId=ids["acme"], Status="Activated",
-                             CurrencyIsoCode="EUR", OrderItems={"records": [
-                                 {"Product2Id": world.crm.find("Product2")[0]["Id"],
-                                  "Quantity": Decimal(3), "UnitPrice": Decimal("0.40"),
-                                  "CurrencyIsoCode": "EUR"}]})
+    order = world.crm.create(
+        "Order",
+        AccountId=ids["acme"],
+        Status="Activated",
+        CurrencyIsoCode="EUR",
+        OrderItems={
+            "records": [
+                {
+                    "Product2Id": world.crm.find("Product2")[0]["Id"],
+                    "Quantity": Decimal(3),
+                    "UnitPrice": Decimal("0.40"),
+                    "CurrencyIsoCode": "EUR",
+                }
+            ]
+        },
+    )
     engine.run()
     (sale,) = world.erp.find("sale.sale")
     world.erp.edit("sale.sale", sale["id"], state="done")
-    world.erp.create("account.invoice", party=party, sale=sale["id"], currency="EUR",
-                     state="posted", number="INV-1", lines=[
-                         {"product": ids["bolt"], "quantity": Decimal(3),
-                          "unit_price": Decimal("0.40"), "tax_rate": Decimal(19)}])
+    world.erp.create(
+        "account.invoice",
+        party=party,
+        sale=sale["id"],
+        currency="EUR",
+        state="posted",
+        number="INV-1",
+        lines=[
+            {
+                "product": ids["bolt"],
+                "quantity": Decimal(3),
+                "unit_price": Decimal("0.40"),
+                "tax_rate": Decimal(19),
+            }
+        ],
+    )
     report = engine.run()
     assert report.entity("invoice").crm.created == 1
     assert world.crm.read("Order", order)["Status"] == "Invoiced"
@@ -202,10 +248,22 @@ def test_an_order_whose_customer_is_not_synced_waits_then_goes_through(world: Wo
     engine.run()
     account = crm_account(world.crm, "Initech", "it@initech.com")
     product = world.crm.find("Product2")[0]["Id"]
-    world.crm.create("Order", AccountId=account, Status="Activated", CurrencyIsoCode="EUR",
-                     OrderItems={"records": [{"Product2Id": product, "Quantity": Decimal(1),
-                                              "UnitPrice": Decimal("0.40"),
-                                              "CurrencyIsoCode": "EUR"}]})
+    world.crm.create(
+        "Order",
+        AccountId=account,
+        Status="Activated",
+        CurrencyIsoCode="EUR",
+        OrderItems={
+            "records": [
+                {
+                    "Product2Id": product,
+                    "Quantity": Decimal(1),
+                    "UnitPrice": Decimal("0.40"),
+                    "CurrencyIsoCode": "EUR",
+                }
+            ]
+        },
+    )
     # Only orders this time: the customer has not been synced yet.
     report = engine.run(["order"])
     assert report.deferred == 1
@@ -216,17 +274,19 @@ def test_an_order_whose_customer_is_not_synced_waits_then_goes_through(world: Wo
     assert world.erp.read("party.party", sale["party"])["name"] == "Initech"
 
 
-@pytest.mark.parametrize(("currency", "amount"),
-                         [("JPY", "1234567"), ("EUR", "1234567.89"), ("KWD", "1234.567")])
-def test_money_survives_crm_to_erp_to_crm_bit_exact(world: World, currency: str,
-                                                    amount: str) -> None:
-    account = crm_account(world.crm, "Kuwait Trading", "ops@kt.example",
-                          CurrencyIsoCode=currency)
+@pytest.mark.parametrize(
+    ("currency", "amount"), [("JPY", "1234567"), ("EUR", "1234567.89"), ("KWD", "1234.567")]
+)
+def test_money_survives_crm_to_erp_to_crm_bit_exact(
+    world: World, currency: str, amount: str
+) -> None:
+    account = crm_account(world.crm, "Kuwait Trading", "ops@kt.example", CurrencyIsoCode=currency)
     engine = world.engine()
     engine.run()
     party = world.erp.find("party.party")[0]["id"]
-    world.erp.edit("party.party", party, credit_limit_amount=Decimal(amount),
-                   credit_limit_currency=currency)
+    world.erp.edit(
+        "party.party", party, credit_limit_amount=Decimal(amount), credit_limit_currency=currency
+    )
     engine.run()
     stored = world.crm.read("Account", account)["Credit_Limit__c"]
     assert str(stored) == amount
@@ -248,9 +308,15 @@ def test_plan_lists_exactly_what_run_writes_and_writes_nothing(world: World) -> 
     report = engine.run()
     assert len(plan.planned) == report.writes == 5
     planned = sorted((p.entity, p.side, p.kind) for p in plan.planned)
-    assert planned == sorted([("customer", "crm", "create"), ("customer", "erp", "create"),
-                              ("product", "crm", "create"), ("product", "crm", "create"),
-                              ("price_list", "crm", "create")])
+    assert planned == sorted(
+        [
+            ("customer", "crm", "create"),
+            ("customer", "erp", "create"),
+            ("product", "crm", "create"),
+            ("product", "crm", "create"),
+            ("price_list", "crm", "create"),
+        ]
+    )
     assert all(p.describe() for p in plan.planned)
 
 

@@ -9,12 +9,22 @@ from crmerp.sync import Direction, FieldRule, Policy, Rules, SideView, merge
 RULES = Rules.default()
 CUSTOMER = RULES.entity("customer")
 FIELDS = frozenset({"name", "emails", "credit_limit", "payment_terms", "active"})
-BASE = {"name": "Acme", "emails": ["a@acme.de"], "credit_limit": None,
-        "payment_terms": "net 30", "active": True}
+BASE = {
+    "name": "Acme",
+    "emails": ["a@acme.de"],
+    "credit_limit": None,
+    "payment_terms": "net 30",
+    "active": True,
+}
 
 
-def side(name: str, current: dict | None, *, stamp: datetime | None = None,
-         carried: frozenset[str] = FIELDS) -> SideView:
+def side(
+    name: str,
+    current: dict | None,
+    *,
+    stamp: datetime | None = None,
+    carried: frozenset[str] = FIELDS,
+) -> SideView:
     return SideView(name, carried, current, BASE, stamp)
 
 
@@ -67,17 +77,28 @@ def test_latest_uses_the_systems_stamps_and_parks_when_equal() -> None:
     crm = side("crm", {**BASE, "name": "A"}, stamp=late)
     erp = side("erp", {**BASE, "name": "B"}, stamp=early)
     assert merge(BASE, crm, erp, rules.entity("customer")).result["name"] == "A"
-    tie = merge(BASE, side("crm", {**BASE, "name": "A"}, stamp=early),
-                side("erp", {**BASE, "name": "B"}, stamp=early), rules.entity("customer"))
+    tie = merge(
+        BASE,
+        side("crm", {**BASE, "name": "A"}, stamp=early),
+        side("erp", {**BASE, "name": "B"}, stamp=early),
+        rules.entity("customer"),
+    )
     assert tie.parked == {"name"}
 
 
 def test_a_function_decides_when_configured() -> None:
-    rule = FieldRule(Direction.BOTH, Policy.FUNCTION,
-                     resolver=lambda field, base, crm, erp: sorted([crm, erp])[0])
+    rule = FieldRule(
+        Direction.BOTH,
+        Policy.FUNCTION,
+        resolver=lambda field, base, crm, erp: sorted([crm, erp])[0],
+    )
     rules = RULES.with_field("customer", "name", rule)
-    out = merge(BASE, side("crm", {**BASE, "name": "Zed"}), side("erp", {**BASE, "name": "Ann"}),
-                rules.entity("customer"))
+    out = merge(
+        BASE,
+        side("crm", {**BASE, "name": "Zed"}),
+        side("erp", {**BASE, "name": "Ann"}),
+        rules.entity("customer"),
+    )
     assert out.result["name"] == "Ann"
 
 
@@ -87,8 +108,13 @@ def test_a_parked_field_stays_parked_until_the_sides_agree() -> None:
     assert out.result["name"] == "Acme"
     assert out.parked == {"name"}
     assert out.result["emails"] == []
-    agreed = merge(BASE, side("crm", {**BASE, "name": "X"}), side("erp", {**BASE, "name": "X"}),
-                   CUSTOMER, parked=frozenset({"name"}))
+    agreed = merge(
+        BASE,
+        side("crm", {**BASE, "name": "X"}),
+        side("erp", {**BASE, "name": "X"}),
+        CUSTOMER,
+        parked=frozenset({"name"}),
+    )
     assert agreed.result["name"] == "X"
     assert agreed.settled == {"name"}
 
@@ -99,8 +125,7 @@ def test_a_resolution_sets_the_value() -> None:
 
 
 def test_a_field_only_one_side_carries_changes_only_from_that_side() -> None:
-    crm = side("crm", {**BASE, "payment_terms": "ignored"},
-               carried=frozenset({"name", "emails"}))
+    crm = side("crm", {**BASE, "payment_terms": "ignored"}, carried=frozenset({"name", "emails"}))
     erp = side("erp", {**BASE})
     out = merge(BASE, crm, erp, CUSTOMER)
     assert out.result["payment_terms"] == "net 30"
@@ -110,20 +135,28 @@ values = st.sampled_from(["a", "b", "c"])
 
 
 @settings(max_examples=300)
-@given(st.fixed_dictionaries({"name": values, "payment_terms": values}),
-       st.fixed_dictionaries({"name": values, "payment_terms": values}),
-       st.fixed_dictionaries({"name": values, "payment_terms": values}))
-def test_merge_is_deterministic_and_symmetric_in_pull_order(base: dict, crm: dict,
-                                                            erp: dict) -> None:
+@given(
+    st.fixed_dictionaries({"name": values, "payment_terms": values}),
+    st.fixed_dictionaries({"name": values, "payment_terms": values}),
+    st.fixed_dictionaries({"name": values, "payment_terms": values}),
+)
+def test_merge_is_deterministic_and_symmetric_in_pull_order(
+    base: dict, crm: dict, erp: dict
+) -> None:
     carried = frozenset({"name", "payment_terms"})
-    one = merge(base, SideView("crm", carried, crm, base), SideView("erp", carried, erp, base),
-                CUSTOMER)
-    two = merge(base, SideView("crm", carried, crm, base), SideView("erp", carried, erp, base),
-                CUSTOMER)
+    one = merge(
+        base, SideView("crm", carried, crm, base), SideView("erp", carried, erp, base), CUSTOMER
+    )
+    two = merge(
+        base, SideView("crm", carried, crm, base), SideView("erp", carried, erp, base), CUSTOMER
+    )
     assert one == two
     for name in carried:
         if crm[name] == base[name]:
-            assert one.result[name] == erp[name] or name in one.parked or (
-                erp[name] != base[name] and name in one.parked)
+            assert (
+                one.result[name] == erp[name]
+                or name in one.parked
+                or (erp[name] != base[name] and name in one.parked)
+            )
         if crm[name] != base[name] and erp[name] == base[name]:
             assert one.result[name] == crm[name]

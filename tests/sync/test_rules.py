@@ -32,12 +32,19 @@ def test_rules_load_from_toml(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "key"),
     [
-        ('[customer]\ndeletes = "archive"\n\n[customer.fields.credit_limit]\n'
-         'direction = "sideways"\n', 5, "customer.fields.credit_limit.direction"),
+        (
+            '[customer]\ndeletes = "archive"\n\n[customer.fields.credit_limit]\n'
+            'direction = "sideways"\n',
+            5,
+            "customer.fields.credit_limit.direction",
+        ),
         ('[custmer]\ndeletes = "archive"\n', 1, "custmer"),
-        ('[customer]\ncreate = ["crm->erp"]\nfields.name.policy = "owner"\n', 3,
-         "customer.fields.name.owner"),
-        ('[customer]\ndeletes = \n', 2, None),
+        (
+            '[customer]\ncreate = ["crm->erp"]\nfields.name.policy = "owner"\n',
+            3,
+            "customer.fields.name.owner",
+        ),
+        ("[customer]\ndeletes = \n", 2, None),
     ],
 )
 def test_bad_rules_point_at_file_line_and_key(text: str, line: int, key: str | None) -> None:

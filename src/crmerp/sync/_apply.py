@@ -504,13 +504,17 @@ class _Batch:
                     )
                 )
         else:
-            if not side.caps.upsert_by_reference:
-                write_ops = self._resolve_existing(side, write_ops)
+
+            def send() -> list[WriteResult]:
+                # Without upsert by reference, look for records an earlier attempt
+                # (whose answer was lost) already made, before every attempt.
+                ops = write_ops
+                if not side.caps.upsert_by_reference:
+                    ops = self._resolve_existing(side, write_ops)
+                return side.adapter.write_checked(self.entity, ops)
+
             ctx.boundary("write.sent")
-            results = ctx.call(
-                f"write {side.system} {self.entity}",
-                lambda: side.adapter.write_checked(self.entity, write_ops),
-            )
+            results = ctx.call(f"write {side.system} {self.entity}", send)
             ctx.boundary("write.answered")
         for (index, _g, _op), result in zip(chunk, results, strict=True):
             self.results[index] = result
@@ -519,10 +523,7 @@ class _Batch:
         refs = [op.reference for op in ops if op.kind is WriteKind.CREATE]
         if not refs:
             return ops
-        found = self.ctx.call(
-            f"find {side.system} {self.entity}",
-            lambda: side.adapter.find_by_reference(self.entity, refs),
-        )
+        found = side.adapter.find_by_reference(self.entity, refs)
         return [
             attrs.evolve(op, kind=WriteKind.UPDATE, native_id=found[op.reference].id)
             if op.kind is WriteKind.CREATE and op.reference in found
