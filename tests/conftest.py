@@ -23,7 +23,7 @@ def _postgres_available() -> str | None:
         return f"PostgreSQL at {POSTGRES_DSN} is not reachable: {exc}"
 
 
-_PG_PROBLEM: str | None | bool = False
+_PG_PROBLEM: str | bool | None = False
 
 
 def require_postgres() -> None:

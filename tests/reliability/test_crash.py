@@ -20,8 +20,14 @@ import pytest
 from crmerp.adapters import ENTITIES
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine
-from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter, FaultPlan
-from crmerp.testing import SimulatedCrash
+from crmerp.testing import (
+    FakeCRM,
+    FakeCRMAdapter,
+    FakeERP,
+    FakeERPAdapter,
+    FaultPlan,
+    SimulatedCrash,
+)
 
 ENGINE_POINTS = (
     "page.read",

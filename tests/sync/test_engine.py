@@ -65,7 +65,7 @@ def test_initial_sync_makes_both_sides_agree_and_a_second_run_writes_nothing(
         _agree(world, entity)
     second = engine.run()
     assert second.writes == 0, second.summary()
-    assert list(second.entities) == [e for e in ENTITIES]
+    assert list(second.entities) == list(ENTITIES)
 
 
 def test_documents_flow_in_dependency_order(world: World) -> None:
