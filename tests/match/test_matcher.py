@@ -163,3 +163,11 @@ def test_misconfiguration_is_a_usage_error() -> None:
     matcher = ProbabilisticMatcher(overrides={"customer": [Override("tax_id", "fuzzy", m=0.5)]})
     with pytest.raises(UsageError, match="override"):
         matcher.match("customer", [_acme("c1")], [_acme("e1")])
+
+
+def test_on_a_tiny_input_a_name_alone_is_sent_to_review() -> None:
+    crm = [Customer(id="c1", name="Schneider Logistik GmbH")]
+    erp = [Customer(id="e1", name="SCHNEIDER LOGISTIK G.m.b.H.")]
+    decisions = ProbabilisticMatcher().match("customer", crm, erp)
+    assert decisions.links == ()
+    assert [(r.crm_id, r.erp_id) for r in decisions.reviews] == [("c1", "e1")]

@@ -31,6 +31,7 @@ __all__ = ["Override", "Parameters", "UEstimate", "estimate", "measure_u"]
 
 _PSEUDO_PAIRS = 10.0
 _FLOOR = 1e-12
+_MAX_DEFAULT_PRIOR = 0.01
 
 
 @attrs.frozen
@@ -190,7 +191,8 @@ def estimate(
     ``patterns`` counts candidate pairs by comparison vector. ``prior``, when
     given, is used as it is. Where no session has ``min_session_pairs`` pairs,
     m keeps its starting values and ``default_matches`` (or a third of the
-    smaller side) stands for the number of true matches. Overridden levels keep
+    smaller side) stands for the number of true matches, with the prior then
+    capped at 1%. Overridden levels keep
     their values throughout.
     """
     pins = _pins(spec, overrides)
@@ -214,6 +216,10 @@ def estimate(
     matches = _matches(counts, m_all, default_matches, measured.total_pairs)
     u_all = _pinned(_corrected_u(spec, u, m_all, measured, matches), pins, "u")
     share = prior if prior is not None else _clamp(matches / max(measured.total_pairs, 1))
+    if prior is None and not counts:
+        # Nothing estimated: a tiny input is no haystack, so the default prior is
+        # capped, and a name alone never links.
+        share = min(share, _MAX_DEFAULT_PRIOR)
     names = [c.name for c in spec.comparisons]
     return Parameters(
         m=dict(zip(names, m_all, strict=True)),

@@ -24,7 +24,8 @@ class Settings:
     ``u_sample_pairs`` is the size of the random sample u is measured on; an
     estimation session needs ``min_session_pairs`` candidate pairs, and without
     any, m keeps the spec's starting values and ``expected_overlap`` (the share
-    of the smaller side expected to have a partner) sets the prior; ``prior``,
+    of the smaller side expected to have a partner) sets the prior, at most 1%;
+    ``prior``,
     when set, fixes the chance that two random records match instead of
     estimating it; ``seed`` makes the sample, and so every result, repeatable.
     """
