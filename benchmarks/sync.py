@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import uuid
-from decimal import Decimal
 
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine
@@ -30,12 +29,22 @@ POSTGRES = os.environ.get("CRMERP_BENCH_POSTGRES", "postgresql://postgres@127.0.
 def seed(crm: FakeCRM, count: int) -> list[str]:
     ids = []
     for n in range(count):
-        ids.append(crm.create(
-            "Account", Name=f"Customer {n:07d} GmbH", Email__c=f"buyer{n}@customer{n}.example",
-            Phone=f"+4930{n:07d}", CurrencyIsoCode="EUR", Payment_Terms__c="net 30",
-            BillingAddress={"street": f"Hauptstrasse {n % 200}", "city": "Berlin",
-                            "postalCode": f"{10000 + n % 9000}", "countryCode": "DE"},
-        ))
+        ids.append(
+            crm.create(
+                "Account",
+                Name=f"Customer {n:07d} GmbH",
+                Email__c=f"buyer{n}@customer{n}.example",
+                Phone=f"+4930{n:07d}",
+                CurrencyIsoCode="EUR",
+                Payment_Terms__c="net 30",
+                BillingAddress={
+                    "street": f"Hauptstrasse {n % 200}",
+                    "city": "Berlin",
+                    "postalCode": f"{10000 + n % 9000}",
+                    "countryCode": "DE",
+                },
+            )
+        )
     return ids
 
 
@@ -58,8 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--state", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--memory-only", action="store_true",
-                        help="only the initial sync, reporting peak memory")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only the initial sync, reporting peak memory"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         crm, erp = FakeCRM(), FakeERP()
@@ -67,17 +77,24 @@ def main() -> None:
         ids = seed(crm, args.records)
         seeded = time.perf_counter() - started
         state = open_state(state_url(args.state, workdir), create=True)
-        engine = SyncEngine(crm=FakeCRMAdapter(crm, page_size=1000),
-                            erp=FakeERPAdapter(erp, page_size=1000), state=state,
-                            batch_size=1000)
+        engine = SyncEngine(
+            crm=FakeCRMAdapter(crm, page_size=1000),
+            erp=FakeERPAdapter(erp, page_size=1000),
+            state=state,
+            batch_size=1000,
+        )
         started = time.perf_counter()
         report = engine.run(["customer"])
         initial = time.perf_counter() - started
         created = report.entity("customer").erp.created
-        print(f"state={args.state} records={args.records} (seeding the fake CRM took "
-              f"{seeded:.1f}s, not counted)")
-        print(f"initial sync: {created} created in {initial:.2f}s = "
-              f"{created / initial:,.0f} records/s")
+        print(
+            f"state={args.state} records={args.records} (seeding the fake CRM took "
+            f"{seeded:.1f}s, not counted)"
+        )
+        print(
+            f"initial sync: {created} created in {initial:.2f}s = "
+            f"{created / initial:,.0f} records/s"
+        )
         if not args.memory_only:
             parties = [p["id"] for p in erp.find("party.party")]
             step = 100
@@ -88,13 +105,17 @@ def main() -> None:
             started = time.perf_counter()
             again = engine.run(["customer"])
             incremental = time.perf_counter() - started
-            print(f"incremental run after 1% changed on each side: "
-                  f"{again.writes} writes in {incremental:.2f}s = "
-                  f"{100 * incremental / initial:.1f}% of the initial run")
+            print(
+                f"incremental run after 1% changed on each side: "
+                f"{again.writes} writes in {incremental:.2f}s = "
+                f"{100 * incremental / initial:.1f}% of the initial run"
+            )
             started = time.perf_counter()
             idle = engine.run(["customer"])
-            print(f"run with nothing changed: {idle.writes} writes in "
-                  f"{time.perf_counter() - started:.2f}s")
+            print(
+                f"run with nothing changed: {idle.writes} writes in "
+                f"{time.perf_counter() - started:.2f}s"
+            )
         print(f"peak resident memory: {peak_mib():,.0f} MiB")
         state.close()
 

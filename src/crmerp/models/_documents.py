@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crmerp._errors import CurrencyMismatch, TotalsMismatch
 from crmerp.models._base import CanonicalModel, Reference
 from crmerp.models._catalogue import Percent, Quantity
-from crmerp.models._money import CurrencyCode, Money, currency_precision
+from crmerp.models._money import CurrencyCode, Money, quantum
 from crmerp.models._status import InvoiceStatus, LifecycleStatus, OrderStatus, QuoteStatus
 
 __all__ = ["Invoice", "LineItem", "Order", "Quote", "SalesDocument", "Totals"]
@@ -48,7 +48,7 @@ class LineItem(BaseModel):
 
 
 def _round(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-currency_precision(currency)), ROUND_HALF_EVEN)
+    return amount.quantize(quantum(currency), ROUND_HALF_EVEN)
 
 
 class Totals(BaseModel):
@@ -120,8 +120,9 @@ class SalesDocument(CanonicalModel):
     def compute_totals(self) -> Totals:
         """Totals derived from the lines, exact to the currency's minor units."""
         net = tax = Decimal(0)
+        currency = self.currency
         for index, line in enumerate(self.lines):
-            if line.unit_price.currency != self.currency:
+            if line.unit_price.currency != currency:
                 raise CurrencyMismatch(
                     f"line {index} is in {line.unit_price.currency}, document in {self.currency}",
                     entity=self.entity,
@@ -131,9 +132,9 @@ class SalesDocument(CanonicalModel):
             line_net = line.net_amount()
             net += line_net
             tax += _round(line_net * line.tax_rate / _HUNDRED, self.currency)
-        subtotal = Money(_round(net, self.currency), self.currency)
-        tax_money = Money(_round(tax, self.currency), self.currency)
-        return Totals(subtotal=subtotal, tax=tax_money, total=subtotal + tax_money)
+        subtotal = Money._trusted(_round(net, currency), currency)
+        tax_money = Money._trusted(_round(tax, currency), currency)
+        return Totals.model_construct(subtotal=subtotal, tax=tax_money, total=subtotal + tax_money)
 
     def transition(self, status: Any) -> Self:
         """A copy in ``status``; raises :class:`~crmerp.IllegalTransition` if not allowed."""

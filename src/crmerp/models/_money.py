@@ -45,7 +45,7 @@ def currency_precision(code: str) -> int:
 
 
 @cache
-def _quantum(code: str) -> Decimal:
+def quantum(code: str) -> Decimal:
     return Decimal(1).scaleb(-currency_precision(code))
 
 
@@ -55,8 +55,15 @@ def to_decimal(value: Any, *, field: str = "amount") -> Decimal:
     >>> to_decimal("0.10") + to_decimal(2)
     Decimal('2.10')
     """
-    if type(value) is Decimal:
+    kind = type(value)
+    if kind is Decimal:
         result = value
+    elif kind is str:
+        try:
+            result = Decimal(value)  # Decimal() itself ignores surrounding whitespace
+        except InvalidOperation:
+            message = f"{value!r} is not a decimal number"
+            raise DataError(message, field=field, value=value) from None
     elif isinstance(value, bool | float):
         raise DataError(
             f"{type(value).__name__} {value!r} refused for {field}: "
@@ -134,7 +141,7 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         """The amount 0 in ``currency``, at its minor units."""
-        return cls(Decimal(0).quantize(_quantum(currency)), currency)
+        return cls(Decimal(0).quantize(quantum(currency)), currency)
 
     @property
     def minor_units(self) -> int:
@@ -144,7 +151,7 @@ class Money:
     def rounded(self, rounding: str = ROUND_HALF_EVEN) -> Money:
         """This amount rounded to the currency's minor units (half-even by default)."""
         return Money._trusted(
-            self.amount.quantize(_quantum(self.currency), rounding=rounding), self.currency
+            self.amount.quantize(quantum(self.currency), rounding=rounding), self.currency
         )
 
     def _same(self, other: object, op: str) -> Money:
@@ -216,15 +223,28 @@ class Money:
         )
         return core_schema.json_or_python_schema(
             json_schema=from_fields,
-            python_schema=core_schema.no_info_wrap_validator_function(_keep_money, from_fields),
+            python_schema=core_schema.no_info_plain_validator_function(_money_from_python),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 _serialize_money, info_arg=True
             ),
         )
 
 
-def _keep_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
-    return value if isinstance(value, Money) else handler(value)
+def _money_from_python(value: Any) -> Money:
+    """One call for the common Python inputs: a Money, or a dict of amount and currency."""
+    if isinstance(value, Money):
+        return value
+    if not isinstance(value, dict):
+        raise DataError(
+            f"expected Money or a dict of amount and currency, got {type(value).__name__}",
+            value=value,
+        )
+    unknown = set(value) - {"amount", "currency"}
+    if unknown:
+        raise DataError(f"unknown money fields {sorted(unknown)}", field=sorted(unknown)[0])
+    if "amount" not in value or "currency" not in value:
+        raise DataError("money needs both amount and currency", value=value)
+    return Money._trusted(to_decimal(value["amount"]), check_currency(value["currency"]))
 
 
 def _serialize_money(value: Money, info: SerializationInfo) -> dict[str, Any]:
