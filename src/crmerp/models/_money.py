@@ -56,6 +56,7 @@ def to_decimal(value: Any, *, field: str = "amount") -> Decimal:
     Decimal('2.10')
     """
     kind = type(value)
+    result: Decimal
     if kind is Decimal:
         result = value
     elif kind is str:
