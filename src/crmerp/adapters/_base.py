@@ -47,8 +47,9 @@ class Adapter(ABC):
         super().__init_subclass__(**kwargs)
         for name in ("read_changes", "to_canonical", "to_native", "write_checked", "mapping"):
             if name in cls.__dict__:
-                raise UsageError(f"{cls.__name__} overrides final method {name}()",
-                                 code="adapter-final")
+                raise UsageError(
+                    f"{cls.__name__} overrides final method {name}()", code="adapter-final"
+                )
 
     # --- abstract: what an integrator writes ------------------------------------
 
@@ -93,7 +94,7 @@ class Adapter(ABC):
         """
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook with a do-nothing default
         """Release connections. Called once when the engine is done with the adapter."""
 
     # --- final: what the engine relies on -----------------------------------------
@@ -104,8 +105,9 @@ class Adapter(ABC):
         try:
             return self.mappings[entity]
         except KeyError:
-            raise UsageError(f"{self.system} adapter has no mapping for {entity!r}",
-                             code="adapter-no-mapping") from None
+            raise UsageError(
+                f"{self.system} adapter has no mapping for {entity!r}", code="adapter-no-mapping"
+            ) from None
 
     @final
     def read_changes(self, entity: str, cursor: str | None) -> Iterator[Page]:
@@ -137,8 +139,9 @@ class Adapter(ABC):
         except DataError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise DataError(f"cannot map record: {exc}", system=self.system, entity=entity,
-                            native_id=record.id) from None
+            raise DataError(
+                f"cannot map record: {exc}", system=self.system, entity=entity, native_id=record.id
+            ) from None
 
     @final
     def to_native(self, entity: str, record: CanonicalModel | Mapping[str, Any]) -> dict[str, Any]:

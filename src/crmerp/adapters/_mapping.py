@@ -243,8 +243,9 @@ def money(
     Amounts are written as decimal strings; a float amount is refused on read.
     """
     if (currency is None) == (fixed_currency is None):
-        raise UsageError("money() needs exactly one of currency= or fixed_currency=",
-                         code="mapping-money")
+        raise UsageError(
+            "money() needs exactly one of currency= or fixed_currency=", code="mapping-money"
+        )
     return _MoneyField(
         canonical,
         tuple(amount.split(".")),
@@ -362,8 +363,7 @@ class RecordMapping(Generic[M]):
     def load(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The canonical field values of ``payload`` as a dict (not yet validated)."""
         if self.strict and (unknown := self.unknown_keys(payload)):
-            raise MappingError(f"unknown native fields {sorted(unknown)}",
-                               field=sorted(unknown)[0])
+            raise MappingError(f"unknown native fields {sorted(unknown)}", field=sorted(unknown)[0])
         out: dict[str, Any] = {}
         for spec in self.fields:
             spec.load(payload, out)
@@ -376,8 +376,9 @@ class RecordMapping(Generic[M]):
             try:
                 spec.dump(record, payload)
             except DataError as exc:
-                raise MappingError(exc.reason, field=spec.canonical,
-                                   value=record.get(spec.canonical)) from None
+                raise MappingError(
+                    exc.reason, field=spec.canonical, value=record.get(spec.canonical)
+                ) from None
         return payload
 
 
@@ -425,8 +426,9 @@ class _Nested:
             return
         if self.many:
             if not isinstance(raw, list | tuple):
-                raise MappingError(f"{'.'.join(self.path)} is not a list", field=self.canonical,
-                                   value=raw)
+                raise MappingError(
+                    f"{'.'.join(self.path)} is not a list", field=self.canonical, value=raw
+                )
             out[self.canonical] = [self._one(item, index) for index, item in enumerate(raw)]
         else:
             out[self.canonical] = self._one(raw, None)
@@ -434,8 +436,9 @@ class _Nested:
     def _one(self, item: Any, index: int | None) -> dict[str, Any]:
         where = self.canonical if index is None else f"{self.canonical}.{index}"
         if not isinstance(item, Mapping):
-            raise MappingError(f"expected an object, got {type(item).__name__}", field=where,
-                               value=item)
+            raise MappingError(
+                f"expected an object, got {type(item).__name__}", field=where, value=item
+            )
         try:
             return self.mapping.load(item)
         except DataError as exc:

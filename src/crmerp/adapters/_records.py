@@ -36,7 +36,7 @@ def reference_for(global_id: str) -> str:
 def global_id_of(reference: str | None) -> str | None:
     """The global id inside a reference made by :func:`reference_for`, else ``None``."""
     if reference and reference.startswith(REFERENCE_PREFIX):
-        return reference[len(REFERENCE_PREFIX):]
+        return reference[len(REFERENCE_PREFIX) :]
     return None
 
 
@@ -143,9 +143,7 @@ def check_answers(system: str, ops: Sequence[WriteOp], results: Sequence[WriteRe
     from crmerp._errors import AdapterError
 
     if len(results) != len(ops):
-        raise AdapterError(
-            f"{system} answered {len(results)} results for {len(ops)} writes"
-        )
+        raise AdapterError(f"{system} answered {len(results)} results for {len(ops)} writes")
     for op, result in zip(ops, results, strict=True):
         if result.status is WriteStatus.DONE and not result.native_id:
             raise AdapterError(f"{system} reported {op.kind} {op.reference} done without an id")

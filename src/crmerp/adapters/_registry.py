@@ -25,8 +25,9 @@ def register_adapter(name: str, cls: type[Adapter]) -> None:
         raise UsageError(f"{cls!r} is not an Adapter subclass", code="registry-type")
     existing = _registered.get(name)
     if existing is not None and existing is not cls:
-        raise UsageError(f"adapter name {name!r} is taken by {existing.__qualname__}",
-                         code="registry-taken")
+        raise UsageError(
+            f"adapter name {name!r} is taken by {existing.__qualname__}", code="registry-taken"
+        )
     _registered[name] = cls
 
 
@@ -44,8 +45,9 @@ def adapter_class(name: str) -> type[Adapter]:
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
         cls = ep.load()
         if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-            raise UsageError(f"entry point {name!r} -> {ep.value} is not an Adapter",
-                             code="registry-type")
+            raise UsageError(
+                f"entry point {name!r} -> {ep.value} is not an Adapter", code="registry-type"
+            )
         return cls
     raise UsageError(
         f"no adapter named {name!r}; available: {', '.join(available_adapters()) or 'none'}",

@@ -468,10 +468,14 @@ class _Batch:
         for side in self.ctx.sides():
             expected = {
                 op.native_id: (group, op.expect)
-                for group in groups if group.done
+                for group in groups
+                if group.done
                 for op in group.ops
-                if op.side is side and op.kind is WriteKind.UPDATE and op.native_id
-                and op.expect is not None and side.reads(self.entity)
+                if op.side is side
+                and op.kind is WriteKind.UPDATE
+                and op.native_id
+                and op.expect is not None
+                and side.reads(self.entity)
             }
             if not expected:
                 continue
@@ -483,10 +487,16 @@ class _Batch:
                     group.done = False
                     group.defer = f"{side.system} {native_id} changed while syncing; re-merging"
                     self._restage.append(
-                        InboxRow(self.entity, side.system, native_id, group.gid,
-                                 dumps(current) if current is not None else None,
-                                 record.stamp if record is not None else None,
-                                 deleted=record is None))
+                        InboxRow(
+                            self.entity,
+                            side.system,
+                            native_id,
+                            group.gid,
+                            dumps(current) if current is not None else None,
+                            record.stamp if record is not None else None,
+                            deleted=record is None,
+                        )
+                    )
 
     def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
         ctx = self.ctx
@@ -708,7 +718,7 @@ class _Commit:
 _ABSENT: Any = object()
 
 
-class _Wait(Exception):  # noqa: N818 - internal signal, not an error
+class _Wait(Exception):
     """A group must wait for a parent record."""
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from crmerp.models import ENTITY_MODELS, CanonicalModel, Reference
 
 __all__ = [
+    "collect_refs",
     "deterministic_id",
     "dumps",
     "fingerprint",
     "project",
     "rewrite_refs",
-    "collect_refs",
 ]
 
 _NAMESPACE = uuid.UUID("6f1c1b52-3d0c-4c9a-9a57-0c6f0e1f4a11")
