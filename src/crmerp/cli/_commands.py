@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +75,8 @@ EntityOption = Annotated[
 def _loaded(out: Output, path: Path | None) -> Config:
     config = load_config(path)
     out.redact = config.redact
+    if path is not None:
+        out.config_flag = f" -c {shlex.quote(str(path))}"
     return config
 
 
@@ -110,9 +113,9 @@ def _report_payload(
 
 def _waiting(out: Output, conflicts: int, quarantined: int) -> None:
     if conflicts:
-        out.show(f"{conflicts} conflict(s) wait for you: crmerp conflicts list")
+        out.show(f"{conflicts} conflict(s) wait for you: {out.command('conflicts list')}")
     if quarantined:
-        out.show(f"{quarantined} record(s) are quarantined: crmerp quarantine list")
+        out.show(f"{quarantined} record(s) are quarantined: {out.command('quarantine list')}")
 
 
 # --- init, plan, sync, status ------------------------------------------------------------
@@ -132,7 +135,7 @@ def init(
         loaded = _loaded(out, config)
         with open_state_for(loaded, create=True):
             pass
-        out.show(f"State ready at {loaded.redact(loaded.state_url)}. Next: crmerp plan")
+        out.show(f"State ready at {loaded.redact(loaded.state_url)}. Next: {out.command('plan')}")
         out.json({"state": loaded.redact(loaded.state_url), "ready": True})
 
 
@@ -254,7 +257,7 @@ def conflicts_list(
             labels = record_labels(engine, found) if not as_json else {}
         out.show(conflicts_table(found, out, labels))
         if open_count:
-            out.show("Show one with: crmerp conflicts show ID")
+            out.show(f"Show one with: {out.command('conflicts show ID')}")
         out.json([conflict_payload(c) for c in found])
     raise typer.Exit(int(outcome(open_count, 0)))
 
@@ -323,7 +326,9 @@ def conflicts_resolve(
             else:
                 engine.resolve(conflict_id, pick=pick)
         how = f"--pick {pick}" if pick else f"--value {value}"
-        out.show(f"Conflict {conflict_id} resolved ({how}). Run `crmerp sync` to apply it.")
+        out.show(
+            f"Conflict {conflict_id} resolved ({how}). Run `{out.command('sync')}` to apply it."
+        )
         out.json({"id": conflict_id, "pick": pick, "value": _value(value), "resolved": True})
 
 
@@ -344,7 +349,9 @@ def quarantine_list(
             items = engine.quarantined()
         out.show(quarantine_table(items, out))
         if items:
-            out.show("Fix the records in their system, then: crmerp quarantine retry --all")
+            out.show(
+                "Fix the records in their system, then: " + out.command("quarantine retry --all")
+            )
         out.json([quarantine_payload(q) for q in items])
     raise typer.Exit(int(outcome(0, len(items))))
 
@@ -367,5 +374,7 @@ def quarantine_retry(
         loaded = _loaded(out, config)
         with open_engine(loaded) as engine:
             count = engine.retry_quarantined(None if every else ids)
-        out.show(f"{count} record(s) put back in line. Run `crmerp sync` to try them again.")
+        out.show(
+            f"{count} record(s) put back in line. Run `{out.command('sync')}` to try them again."
+        )
         out.json({"retried": count})

@@ -63,6 +63,12 @@ class Output:
         self.out = _console(stderr=False)
         self.err = _console(stderr=True)
         self.redact: Callable[[str], str] = _identity
+        self.config_flag = ""
+        """`` -c PATH`` when the config was named, so suggested commands can be pasted."""
+
+    def command(self, text: str) -> str:
+        """A ``crmerp ...`` command line to suggest, with the config flag in use."""
+        return f"crmerp {text}{self.config_flag}"
 
     # --- writing ------------------------------------------------------------------------
 

@@ -143,11 +143,31 @@ def _entity_row(name: str, rep: EntityReport) -> list[Text]:
 
 def narrate(report: SyncReport) -> list[str]:
     """What a run did, in sentences a newcomer can follow."""
+    if report.mode == "plan":
+        return _plan_story(report)
     lines: list[str] = []
     for name, rep in report.entities.items():
         lines.extend(_story(name, rep))
     if not report.writes:
         lines.append("Nothing was written: both systems already agree.")
+    return lines
+
+
+def _plan_story(report: SyncReport) -> list[str]:
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for write in report.planned:
+        by_side = counts.setdefault((write.entity, write.kind), {})
+        by_side[write.side] = by_side.get(write.side, 0) + 1
+    lines = []
+    for (entity, kind), by_side in counts.items():
+        where = " and ".join(f"{n} in {_SIDE[side]}" for side, n in sorted(by_side.items()))
+        label = ENTITY_LABELS.get(entity, entity).capitalize()
+        lines.append(f"{label} to be {kind}d: {where}.")  # created, updated, deleted
+    parked = report.conflicts_parked
+    if parked:
+        lines.append(f"{parked} field(s) would be parked for a person.")
+    if not report.planned:
+        lines.append("Nothing would be written: both systems already agree.")
     return lines
 
 
@@ -272,8 +292,10 @@ def conflict_detail(
         for name, weight in detail.get("explanation", []):
             rows.append((f"  evidence: {name}", f"{weight:+.2f}"))
         hint = (
-            f"crmerp conflicts resolve {conflict.id} --pick link   (the same {conflict.entity})"
-            f"\ncrmerp conflicts resolve {conflict.id} --pick new    (different, keep both)"
+            f"{out.command(f'conflicts resolve {conflict.id} --pick link')}"
+            f"   (the same {conflict.entity})\n"
+            f"{out.command(f'conflicts resolve {conflict.id} --pick new')}"
+            "    (different records: keep both)"
         )
     else:
         if crm_name or erp_name:
@@ -285,9 +307,9 @@ def conflict_detail(
             ("why parked", str((conflict.detail or {}).get("reason", ""))),
         ]
         hint = (
-            f"crmerp conflicts resolve {conflict.id} --pick crm     (take the CRM's value)\n"
-            f"crmerp conflicts resolve {conflict.id} --pick erp     (take the ERP's value)\n"
-            f"crmerp conflicts resolve {conflict.id} --value JSON   (a value of your own)"
+            f"{out.command(f'conflicts resolve {conflict.id} --pick crm')}     (the CRM's value)\n"
+            f"{out.command(f'conflicts resolve {conflict.id} --pick erp')}     (the ERP's value)\n"
+            f"{out.command(f'conflicts resolve {conflict.id} --value JSON')}   (your own value)"
         )
     if conflict.resolution is not None:
         rows.append(("resolution", short(conflict.resolution, 200)))
