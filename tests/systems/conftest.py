@@ -29,8 +29,9 @@ def _load(system: str) -> ModuleType:
 
 
 _bottlecrm = _load("bottlecrm")
-_tryton = _load("tryton")
-
 bottlecrm_server = _bottlecrm.bottlecrm_server
-tryton_server = _tryton.tryton_server
-tryton_adapter = _tryton.tryton_adapter
+
+if (Path(__file__).with_name("tryton") / "conftest.py").exists():
+    _tryton = _load("tryton")
+    tryton_server = _tryton.tryton_server
+    tryton_adapter = _tryton.tryton_adapter
