@@ -56,7 +56,7 @@ def _root(
     """Keep a CRM and an ERP in agreement."""
 
 
-app.command(epilog=_EPILOG)(demo)
+app.command()(demo)
 app.command()(commands.init)
 app.command()(commands.plan)
 app.command()(commands.sync)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigOption",
     "DebugOption",
     "JsonOption",
+    "Pick",
     "conflicts_list",
     "conflicts_resolve",
     "conflicts_show",
@@ -283,6 +285,15 @@ def conflicts_show(
         out.json(conflict_payload(found[conflict_id]))
 
 
+class Pick(StrEnum):
+    """Which value settles a conflict: a side's (field conflicts) or a match decision."""
+
+    CRM = "crm"
+    ERP = "erp"
+    LINK = "link"
+    NEW = "new"
+
+
 def _value(text: str | None) -> Any:
     if text is None:
         return None
@@ -295,7 +306,7 @@ def _value(text: str | None) -> Any:
 def conflicts_resolve(
     conflict_id: Annotated[int, typer.Argument(help="The conflict's id.")],
     pick: Annotated[
-        str | None,
+        Pick | None,
         typer.Option(
             "--pick",
             help="crm or erp: take that side's value (field conflicts); link or new: "
@@ -316,20 +327,25 @@ def conflicts_resolve(
     out = Output(as_json=as_json, debug=debug)
     if (pick is None) == (value is None):
         out.fail("give exactly one of --pick or --value", ExitCode.USAGE)
-    if pick is not None and pick not in {"crm", "erp", "link", "new"}:
-        out.fail(f"--pick must be crm, erp, link or new, not {pick!r}", ExitCode.USAGE)
     with out.guarded():
         loaded = _loaded(out, config)
         with open_engine(loaded) as engine:
             if value is not None:
                 engine.resolve(conflict_id, value=_value(value))
             else:
-                engine.resolve(conflict_id, pick=pick)
-        how = f"--pick {pick}" if pick else f"--value {value}"
+                engine.resolve(conflict_id, pick=pick.value if pick else None)
+        how = f"--pick {pick.value}" if pick else f"--value {value}"
         out.show(
             f"Conflict {conflict_id} resolved ({how}). Run `{out.command('sync')}` to apply it."
         )
-        out.json({"id": conflict_id, "pick": pick, "value": _value(value), "resolved": True})
+        out.json(
+            {
+                "id": conflict_id,
+                "pick": pick.value if pick else None,
+                "value": _value(value),
+                "resolved": True,
+            }
+        )
 
 
 # --- quarantine --------------------------------------------------------------------------
