@@ -137,14 +137,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def machine() -> list[tuple[str, str]]:
-    """What the figures were measured on."""
+def machine(load_before: str) -> list[tuple[str, str]]:
+    """What the figures were measured on; ``load_before`` is the load average at the start."""
     rows = [
         ("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("machine", f"{platform.machine()}, {os.cpu_count()} CPUs, {_memory()}"),
         ("system", platform.platform()),
         ("processor", _processor()),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        (
+            "load average",
+            f"{load_before} at the start, {_load()} at the end "
+            "(other processes share the CPUs: compare CPU times rather than wall times)",
+        ),
         ("commit", _commit()),
     ]
     versions = []
@@ -155,6 +160,13 @@ def machine() -> list[tuple[str, str]]:
             continue
     rows.append(("packages", ", ".join(versions)))
     return rows
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _memory() -> str:
@@ -203,7 +215,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(outcomes: Sequence[Outcome], quick: bool) -> str:
+def markdown(outcomes: Sequence[Outcome], quick: bool, load_before: str) -> str:
     """The results page: how to reproduce, the machine, then one table of figures."""
     lines = [
         "# Benchmark results",
@@ -216,7 +228,7 @@ def markdown(outcomes: Sequence[Outcome], quick: bool) -> str:
         "| | |",
         "|---|---|",
     ]
-    lines += [f"| {name} | {_cell(value)} |" for name, value in machine()]
+    lines += [f"| {name} | {_cell(value)} |" for name, value in machine(load_before)]
     lines += ["", "| benchmark | case | figure |", "|---|---|---|"]
     for outcome in outcomes:
         command = " ".join(shlex.quote(part) for part in outcome.command)
@@ -238,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     outcomes = []
+    load_before = _load()
     for name in args.only or scripts():
         extra = QUICK_ARGS.get(name, []) if args.quick else []
         print(f"running {name} {' '.join(extra)}".rstrip(), flush=True)
@@ -247,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if outcome.failed:
             print(f"  FAILED {outcome.failed}")
         outcomes.append(outcome)
-    args.output.write_text(markdown(outcomes, args.quick), encoding="utf-8")
+    args.output.write_text(markdown(outcomes, args.quick, load_before), encoding="utf-8")
     print(f"wrote {args.output}")
     return 1 if any(o.failed for o in outcomes) else 0
 

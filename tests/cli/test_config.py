@@ -37,6 +37,17 @@ def test_environment_variables_fill_settings_and_are_masked(folder: Path) -> Non
     assert config.redact("open s3cr3t.json failed") == "open *** failed"
 
 
+def test_secrets_written_into_the_file_are_masked_too(folder: Path) -> None:
+    text = CONFIG.replace('url = "sqlite:///state.db"', 'url = "postgresql://sync:pw-93x@db/crm"')
+    text = text.replace('path = "erp.json"', 'path = "erp.json"\napi_key = "k-5521"')
+    config = load_config(_write(folder, text))
+
+    assert config.erp.shown() == {"path": "erp.json", "api_key": "***"}
+    shown = str(config.shown())
+    assert "pw-93x" not in shown
+    assert "k-5521" not in shown
+
+
 @pytest.mark.parametrize(
     ("change", "line", "key"),
     [

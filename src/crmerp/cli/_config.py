@@ -25,8 +25,10 @@
 
 A string holding ``${NAME}`` takes the value of the environment variable ``NAME``;
 such values are secrets: :meth:`Config.redact` masks them as ``***`` wherever
-they would be shown. Every problem is a :class:`~crmerp.ConfigError` naming the
-file, the line and the key.
+they would be shown. So are settings named like secrets (``password``, ``token``,
+``api_key``...) and a password in the state URL, even when written in the file.
+Every problem is a :class:`~crmerp.ConfigError` naming the file, the line and the
+key.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ MASK = "***"
 MATCHERS = ("probabilistic", "exact", "none")
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|credential", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"^[a-z+]+://[^:/@]*:([^@]+)@")
 _SECTIONS = {
     "state": {"url"},
     "crm": {"adapter", "settings"},
@@ -255,6 +259,9 @@ class _Loader:
     def _state_url(self, state: Mapping[str, Any]) -> str:
         url = self._text(state, "state", "url", "sqlite:///crmerp.db")
         url = self._expand(url, "state.url")
+        password = _URL_PASSWORD.search(url)
+        if password:
+            self.secrets.add(password.group(1))
         if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
             raise self.error("url must start with sqlite:/// or postgresql://", "state.url")
         if url.startswith("sqlite:///"):
@@ -283,8 +290,10 @@ class _Loader:
         secret_keys = set()
         for key, value in raw.items():
             expanded = self._expand_any(value, f"{role}.settings.{key}")
-            if expanded != value:
+            if expanded != value or _SECRET_NAME.search(key):
                 secret_keys.add(key)
+                if isinstance(expanded, str) and expanded:
+                    self.secrets.add(expanded)
             settings[key] = expanded
         return SystemConfig(role, name, settings, frozenset(secret_keys))
 
