@@ -42,19 +42,35 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def tryton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def tryton_template() -> Any:
+    """The cached template database (built on first use), or a skip/fail."""
+    try:
+        versions = _server.probe()
+    except _server.TrytonUnavailable as exc:
+        _unavailable(str(exc))
+    return _server.ensure_template(versions)
+
+
+@pytest.fixture(scope="session")
+def tryton_server(tmp_path_factory: pytest.TempPathFactory, tryton_template: Any) -> Iterator[Any]:
     """A running trytond on a private copy of the cached template database.
 
     Yields a ``TrytonServer`` with ``url``, ``database``, ``username``,
     ``password`` and ``refs`` (ids of the company, price list, payment term,
     accounting category, ... made by the template build).
     """
+    server = _server.start_server(tmp_path_factory.mktemp("tryton"), tryton_template)
     try:
-        versions = _server.probe()
-    except _server.TrytonUnavailable as exc:
-        _unavailable(str(exc))
-    template = _server.ensure_template(versions)
-    server = _server.start_server(tmp_path_factory.mktemp("tryton"), template)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_tryton_server(tmp_path: Path, tryton_template: Any) -> Iterator[Any]:
+    """A trytond of its own on a fresh copy of the template (about a second to start),
+    for tests that read whole tables and need them to hold only what they wrote."""
+    server = _server.start_server(tmp_path / "tryton", tryton_template)
     try:
         yield server
     finally:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.live
 def _for_tryton(record: CanonicalModel, tag: str) -> CanonicalModel:
     """The suite's sample, adjusted to what this Tryton database holds.
 
-    * SKUs are unique among active products and the server is shared: tagged.
+    * SKUs are unique among active products: tagged, should a check write twice.
     * "net 30" is not a payment term of the test database: "Immediate" is.
     * Orders are drafts: Tryton accepts no change to a confirmed sale, and the
       suite updates what it wrote (confirmation is tested in test_adapter.py).
@@ -53,17 +53,18 @@ def _for_tryton(record: CanonicalModel, tag: str) -> CanonicalModel:
 
 
 class TestTrytonConformance(AdapterConformance):
-    """Every conformance check, on the session's shared server."""
+    """Every conformance check, each on a fresh server: the checks read whole tables."""
 
     @pytest.fixture
-    def adapter(self, tryton_server: Any) -> Iterator[TrytonAdapter]:
+    def adapter(self, fresh_tryton_server: Any) -> Iterator[TrytonAdapter]:
+        server = fresh_tryton_server
         adapter = TrytonAdapter(
-            tryton_server.url,
-            tryton_server.database,
-            tryton_server.username,
-            tryton_server.password,
+            server.url,
+            server.database,
+            server.username,
+            server.password,
             settle_seconds=0,
-            product_defaults={"account_category": tryton_server.refs["account_category"]},
+            product_defaults={"account_category": server.refs["account_category"]},
         )
         yield adapter
         adapter.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -51,12 +52,11 @@ __all__ = [
 ]
 
 Action = list[Any]
-_CONFIRMED_OR_LATER: Final = frozenset({"confirmed", "processing", "done"})
 _EDITABLE: Final = frozenset({"draft", "quotation"})
 _UNDER_WAY: Final = frozenset({"confirmed", "fulfilled", "invoiced"})
 
 
-class Writer:
+class Writer(ABC):
     """Writes one entity. ``create`` and ``update`` answer the record's Tryton id."""
 
     mapping: EntityMapping
@@ -67,10 +67,11 @@ class Writer:
         self.lookups = lookups
         self.readers = readers
 
+    @abstractmethod
     def create(self, payload: Mapping[str, Any], reference: str) -> int:
         """Create the record, stamped with ``reference``; answer its id."""
-        raise NotImplementedError
 
+    @abstractmethod
     def update(
         self, native_id: int, payload: Mapping[str, Any], reference: str | None = None
     ) -> int:
@@ -80,11 +81,10 @@ class Writer:
         a writer that keeps the reference apart from the record makes sure it is
         there.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def delete(self, native_id: int) -> None:
         """Delete the record (nothing to do when it is already gone)."""
-        raise NotImplementedError
 
     def missing(self, native_id: int) -> DataError:
         """The error for an update of a record that does not exist."""
