@@ -1,0 +1,594 @@
+"""Promise 4 (convergence without echo) and 3 (deterministic merge).
+
+A hypothesis state machine acts as the users of both systems: it creates, edits
+and deletes customers (and products in the ERP), interleaved with engine runs
+under injected transient faults. Once the edits stop, a person settles what was
+parked, and at most two runs make both systems agree on every mapped field of
+every linked record; the run after that writes nothing. Along the way no record
+is duplicated, nothing valid is quarantined, and an edit that only one side made
+since the last clean run is the value both sides end with.
+
+The merge is also checked not to depend on which side is which: the same record
+merged with the systems' roles swapped and the rules mirrored gives the same
+agreed record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from crmerp import TransientError
+from crmerp.sync import (
+    Direction,
+    EntityRules,
+    FieldRule,
+    MergeOutcome,
+    Policy,
+    RetryPolicy,
+    Rules,
+    SideView,
+    merge,
+)
+from crmerp.testing import FaultPlan, Trigger
+from tests.reliability._helpers import (
+    TALLY,
+    World,
+    assert_agree,
+    assert_no_duplicates,
+    linked,
+    live,
+    make_world,
+    scaled,
+    tally_run,
+    unlinked,
+)
+
+ENTITIES = ("customer", "product")
+CRM_FIELDS = {"name": "Name", "emails": "Email__c", "payment_terms": "Payment_Terms__c"}
+RETRY = RetryPolicy(attempts=3, backoff=0.5, budget=10_000)
+OWNED_NAMES = Rules.default().with_field(
+    "customer", "name", FieldRule(Direction.BOTH, Policy.OWNER, "crm")
+)
+"""The default rules, except that the CRM owns customer names instead of parking them."""
+
+
+@attrs.define
+class Edit:
+    """The last value a user gave one field of one record, and when."""
+
+    value: Any
+    window: int
+    step: int
+
+
+class UsersOfBothSystems(RuleBasedStateMachine):
+    """Users edit both fakes while the engine runs, sometimes failing."""
+
+    sync_rules = OWNED_NAMES
+    first_sight_differences = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = make_world(rules=self.sync_rules)
+        self.engine = self.world.engine(retry=RETRY)
+        self.serial = 0
+        self.step = 0
+        self.window = 0
+        # (system, entity, native id) -> field -> last edit
+        self.edits: dict[tuple[str, str, str], dict[str, Edit]] = {}
+        self.deleted_gids: set[str] = set()
+        TALLY.seeds += 1
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _next(self) -> int:
+        self.serial += 1
+        self.step += 1
+        return self.serial
+
+    def _note(self, system: str, entity: str, native: Any, field: str, value: Any) -> None:
+        key = (system, entity, str(native))
+        self.edits.setdefault(key, {})[field] = Edit(value, self.window, self.step)
+
+    def _pick(self, table: str, side: str, index: int) -> dict[str, Any] | None:
+        fake = self.world.crm if side == "crm" else self.world.erp
+        rows = fake.find(table)
+        return rows[index % len(rows)] if rows else None
+
+    def _forget(self, system: str, entity: str, native: Any) -> None:
+        with self.world.state.begin() as tx:
+            found = tx.links_by_native(self.world.scope, entity, system, [str(native)])
+        if str(native) in found:
+            self.deleted_gids.add(found[str(native)][0])
+
+    # --- the CRM's users -------------------------------------------------------------
+
+    @initialize()
+    def seed_catalogue(self) -> None:
+        n = self._next()
+        product = self.world.erp.create("product.product", code=f"P-{n}", name=f"Product {n}")
+        self._note("fake-erp", "product", product, "name", f"Product {n}")
+
+    @rule(with_terms=st.booleans())
+    def crm_creates_account(self, with_terms: bool) -> None:
+        n = self._next()
+        values = {"Name": f"Account {n}", "Email__c": f"crm{n}@example.com"}
+        if with_terms:
+            values["Payment_Terms__c"] = f"net {n}"
+        account = self.world.crm.create("Account", **values)
+        for field, native in CRM_FIELDS.items():
+            if native in values:
+                value = [values[native]] if field == "emails" else values[native]
+                self._note("fake-crm", "customer", account, field, value)
+
+    @rule(index=st.integers(0, 50), field=st.sampled_from(sorted(CRM_FIELDS)))
+    def crm_edits_account(self, index: int, field: str) -> None:
+        row = self._pick("Account", "crm", index)
+        if row is None:
+            return
+        n = self._next()
+        value = {
+            "name": f"Renamed {n}",
+            "emails": f"crm{n}@example.com",
+            "payment_terms": f"net {n}",
+        }[field]
+        self.world.crm.edit("Account", row["Id"], {CRM_FIELDS[field]: value})
+        self._note(
+            "fake-crm", "customer", row["Id"], field, [value] if field == "emails" else value
+        )
+
+    @rule(index=st.integers(0, 50))
+    def crm_edits_credit_limit(self, index: int) -> None:
+        # The credit limit flows from the ERP only: this edit is put back.
+        row = self._pick("Account", "crm", index)
+        if row is not None and row.get("CurrencyIsoCode"):
+            self.world.crm.edit("Account", row["Id"], Credit_Limit__c=str(self._next()))
+
+    @rule(index=st.integers(0, 50))
+    def crm_deletes_account(self, index: int) -> None:
+        row = self._pick("Account", "crm", index)
+        if row is not None:
+            self._forget("fake-crm", "customer", row["Id"])
+            self.world.crm.delete("Account", row["Id"])
+
+    @rule(index=st.integers(0, 50))
+    def crm_edits_product(self, index: int) -> None:
+        # Products flow from the ERP only: this edit is put back.
+        row = self._pick("Product2", "crm", index)
+        if row is not None:
+            self.world.crm.edit("Product2", row["Id"], Name=f"Local name {self._next()}")
+
+    # --- the ERP's users -------------------------------------------------------------
+
+    @rule(with_terms=st.booleans())
+    def erp_creates_party(self, with_terms: bool) -> None:
+        n = self._next()
+        values: dict[str, Any] = {
+            "name": f"Party {n}",
+            "contact_mechanisms": [{"type": "email", "value": f"erp{n}@example.com"}],
+        }
+        if with_terms:
+            values["payment_term"] = f"net {n}"
+        party = self.world.erp.create("party.party", values)
+        self._note("fake-erp", "customer", party, "name", values["name"])
+        self._note("fake-erp", "customer", party, "emails", [f"erp{n}@example.com"])
+        if with_terms:
+            self._note("fake-erp", "customer", party, "payment_terms", f"net {n}")
+
+    @rule(terms=st.booleans(), other_name=st.booleans())
+    def both_create_the_same_customer(self, terms: bool, other_name: bool) -> None:
+        n = self._next()
+        name, email = f"Shared {n}", f"shared{n}@example.com"
+        differ = self.first_sight_differences
+        crm_values = {"Name": name, "Email__c": email}
+        if differ and terms:
+            crm_values["Payment_Terms__c"] = f"net {n}"
+        erp_name = f"{name} Ltd" if differ and other_name else name
+        account = self.world.crm.create("Account", crm_values)
+        party = self.world.erp.create(
+            "party.party", name=erp_name, contact_mechanisms=[{"type": "email", "value": email}]
+        )
+        if differ and terms:
+            self._note("fake-crm", "customer", account, "payment_terms", f"net {n}")
+        self._note("fake-crm", "customer", account, "name", name)
+        self._note("fake-erp", "customer", party, "name", erp_name)
+        if not differ:
+            # Matched in the next run, before either side edits it: records that
+            # differ at first sight meet the engine bugs of the xfail tests below.
+            self.sync()
+
+    @rule(index=st.integers(0, 50), field=st.sampled_from(["name", "emails", "payment_terms"]))
+    def erp_edits_party(self, index: int, field: str) -> None:
+        row = self._pick("party.party", "erp", index)
+        if row is None:
+            return
+        n = self._next()
+        if field == "name":
+            self.world.erp.edit("party.party", row["id"], name=f"Renamed {n}")
+            value: Any = f"Renamed {n}"
+        elif field == "payment_terms":
+            self.world.erp.edit("party.party", row["id"], payment_term=f"net {n}")
+            value = f"net {n}"
+        else:
+            others = [m for m in row["contact_mechanisms"] if m["type"] != "email"]
+            mechanisms = [{"type": "email", "value": f"erp{n}@example.com"}, *others]
+            self.world.erp.edit("party.party", row["id"], contact_mechanisms=mechanisms)
+            value = [f"erp{n}@example.com"]
+        self._note("fake-erp", "customer", row["id"], field, value)
+
+    @rule(index=st.integers(0, 50), currency=st.sampled_from(["EUR", "JPY", "KWD"]))
+    def erp_sets_credit_limit(self, index: int, currency: str) -> None:
+        row = self._pick("party.party", "erp", index)
+        if row is None:
+            return
+        amount = {"EUR": "1500.25", "JPY": "250000", "KWD": "99.125"}[currency]
+        amount = str(Decimal(amount) + self._next())
+        self.world.erp.edit(
+            "party.party",
+            row["id"],
+            currency=currency,
+            credit_limit_amount=Decimal(amount),
+            credit_limit_currency=currency,
+        )
+        self._note(
+            "fake-erp",
+            "customer",
+            row["id"],
+            "credit_limit",
+            {"amount": amount, "currency": currency},
+        )
+
+    @rule(index=st.integers(0, 50))
+    def erp_deletes_party(self, index: int) -> None:
+        row = self._pick("party.party", "erp", index)
+        if row is not None:
+            self._forget("fake-erp", "customer", row["id"])
+            self.world.erp.delete("party.party", row["id"])
+
+    @rule()
+    def erp_creates_product(self) -> None:
+        n = self._next()
+        product = self.world.erp.create("product.product", code=f"P-{n}", name=f"Product {n}")
+        self._note("fake-erp", "product", product, "name", f"Product {n}")
+
+    @rule(index=st.integers(0, 50))
+    def erp_renames_product(self, index: int) -> None:
+        row = self._pick("product.product", "erp", index)
+        if row is not None:
+            name = f"Product renamed {self._next()}"
+            self.world.erp.edit("product.product", row["id"], name=name)
+            self._note("fake-erp", "product", row["id"], "name", name)
+
+    # --- the engine --------------------------------------------------------------------
+
+    @rule(
+        seed=st.integers(0, 2**16),
+        transient=st.sampled_from([0.0, 0.05, 0.2]),
+        partial=st.sampled_from([0.0, 0.1]),
+        lost=st.sampled_from([0.0, 0.1]),
+    )
+    def sync_with_faults(self, seed: int, transient: float, partial: float, lost: float) -> None:
+        plans = [
+            FaultPlan(
+                seed=seed + side,
+                transient=transient,
+                partial_failure=Trigger(rate=partial, on="write"),
+                lost_answer=Trigger(rate=lost, on="write"),
+            )
+            for side in (0, 1)
+        ]
+        self.world.faults(*plans)
+        try:
+            report = self.engine.run()
+        except TransientError:
+            return  # the run stopped loudly; the next one carries on
+        finally:
+            self.world.faults(None, None)
+        tally_run(report)
+        if not report.deferred and not report.conflicts_parked and not report.stopped:
+            self.window += 1
+
+    @rule()
+    def sync(self) -> None:
+        report = tally_run(self.engine.run())
+        if not report.deferred and not report.conflicts_parked:
+            self.window += 1
+
+    @precondition(lambda self: bool(self.engine.conflicts()))
+    @rule(pick=st.sampled_from(["crm", "erp"]))
+    def person_settles_a_conflict(self, pick: str) -> None:
+        conflict = self.engine.conflicts()[0]
+        self.engine.resolve(conflict.id, pick=pick)
+
+    # --- what must hold at every step ---------------------------------------------------
+
+    @invariant()
+    def nothing_duplicated_and_nothing_valid_quarantined(self) -> None:
+        assert_no_duplicates(self.world, ENTITIES)
+        assert self.engine.quarantined() == []
+
+    # --- once the edits stop -------------------------------------------------------------
+
+    def teardown(self) -> None:
+        try:
+            self._converge()
+        finally:
+            self.world.close()
+
+    def _converge(self) -> None:
+        for _ in range(2):
+            for conflict in self.engine.conflicts():
+                self.engine.resolve(conflict.id, pick="crm")
+            tally_run(self.engine.run())
+        assert self.engine.conflicts() == []
+        assert_agree(self.world, *ENTITIES)
+        for entity in ENTITIES:
+            assert unlinked(self.world, entity) == [], f"{entity} records were missed"
+            self._only_deleted_are_one_sided(entity)
+        self._no_lost_update()
+        last = tally_run(self.engine.run())
+        assert last.writes == 0, f"a run after convergence wrote:\n{last.summary()}"
+
+    def _only_deleted_are_one_sided(self, entity: str) -> None:
+        for gid, systems in linked(self.world, entity).items():
+            if len(systems) < 2:
+                assert gid in self.deleted_gids, f"{entity} {gid} exists only in {systems}"
+
+    def _no_lost_update(self) -> None:
+        for entity in ENTITIES:
+            rules = self.world.rules.entity(entity)
+            current = self._current(entity)
+            for gid, systems in linked(self.world, entity).items():
+                if gid in self.deleted_gids or len(systems) < 2:
+                    continue
+                for field, expected in _unambiguous(self.edits, entity, systems, rules).items():
+                    got = current[gid].get(field)
+                    if got != expected:
+                        TALLY.lost_updates += 1
+                    assert got == expected, f"{entity} {gid} {field}: {got!r} != {expected!r}"
+
+    def _current(self, entity: str) -> dict[str, dict[str, Any]]:
+        adapter = self.world.erp_adapter
+        by_native = {
+            systems[adapter.system]: gid
+            for gid, systems in linked(self.world, entity).items()
+            if adapter.system in systems
+        }
+        return {
+            by_native[r.id]: adapter.to_canonical(entity, r).model_dump(mode="json")
+            for r in live(adapter, entity)
+            if r.id in by_native
+        }
+
+
+def _unambiguous(
+    edits: Mapping[tuple[str, str, str], Mapping[str, Edit]],
+    entity: str,
+    systems: Mapping[str, str],
+    rules: EntityRules,
+) -> dict[str, Any]:
+    """Fields whose latest edits (since the last clean run) came from one side only,
+    or agree, with the value both systems must end with."""
+    side_of = {"fake-crm": "crm", "fake-erp": "erp"}
+    per_field: dict[str, list[tuple[str, Edit]]] = {}
+    for system, native in systems.items():
+        for field, edit in edits.get((system, entity, native), {}).items():
+            if rules.field(field).direction.allows_from(side_of[system]):
+                per_field.setdefault(field, []).append((system, edit))
+    expected = {}
+    for field, found in per_field.items():
+        window = max(edit.window for _s, edit in found)
+        latest = [(s, e) for s, e in found if e.window == window]
+        if len({s for s, _e in latest}) == 1 or len({repr(e.value) for _s, e in latest}) == 1:
+            expected[field] = max(latest, key=lambda item: item[1].step)[1].value
+    return expected
+
+
+UsersOfBothSystems.TestCase.settings = settings(
+    max_examples=scaled(12, 300),
+    stateful_step_count=scaled(25, 60),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestUsersOfBothSystems = UsersOfBothSystems.TestCase
+
+
+class UsersWhoEnterTheSameCustomerTwice(UsersOfBothSystems):
+    """The same users under the default rules (a name both sides changed is parked),
+    entering one customer in both systems, not always alike, before a run matches them."""
+
+    sync_rules = Rules.default()
+    first_sight_differences = True
+
+    @initialize()
+    def enter_one_customer_in_both(self) -> None:
+        self.both_create_the_same_customer(terms=True, other_name=True)
+
+
+UsersWhoEnterTheSameCustomerTwice.TestCase.settings = settings(
+    UsersOfBothSystems.TestCase.settings,
+    max_examples=scaled(6, 100),
+    phases=[Phase.explicit, Phase.generate],  # expected to fail: no time spent shrinking
+)
+TestUsersWhoEnterTheSameCustomerTwice = pytest.mark.xfail(
+    strict=True,
+    reason="engine bugs: first-sight merge of matched records (see the two tests below)",
+)(UsersWhoEnterTheSameCustomerTwice.TestCase)
+
+
+def _matched_pair(world: World, **crm_values: Any) -> tuple[str, int]:
+    """The same customer entered in both systems, then a run that matches them."""
+    account = world.crm.create(
+        "Account", {"Name": "Acme GmbH", "Email__c": "sales@acme.example", **crm_values}
+    )
+    party = world.erp.create(
+        "party.party",
+        name=crm_values.get("Name", "ACME Holding"),
+        contact_mechanisms=[{"type": "email", "value": "sales@acme.example"}],
+    )
+    report = tally_run(world.engine().run())
+    assert report.entity("customer").linked_by_match == 1
+    return account, party
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: two new records matched with different names park 'name' and store a "
+        "base without it; the next change to the record makes every run raise a pydantic "
+        "ValidationError ('name: Field required') from _Batch._readback"
+    ),
+)
+def test_a_name_parked_when_two_new_records_match_does_not_stop_later_runs(world: World) -> None:
+    account, party = _matched_pair(world)
+    engine = world.engine()
+    assert [c.field for c in engine.conflicts()] == ["name"]
+    world.erp.edit("party.party", party, payment_term="net 30")
+    tally_run(engine.run())  # raises ValidationError today, and so does every later run
+    assert world.crm.read("Account", account)["Payment_Terms__c"] == "net 30"  # type: ignore[index]
+    (conflict,) = engine.conflicts()
+    engine.resolve(conflict.id, pick="crm")
+    tally_run(engine.run())
+    assert_agree(world, "customer")
+    assert tally_run(engine.run()).writes == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: when two new records are matched (no base), a field only one side filled "
+        "in counts as changed on both; if the empty side owns it (payment_terms, owner erp) its "
+        "empty value wins and the CRM's 'net 30' is erased on both sides, silently"
+    ),
+)
+def test_matching_two_new_records_keeps_a_field_only_one_of_them_filled_in(world: World) -> None:
+    account, party = _matched_pair(world, Name="Acme GmbH", Payment_Terms__c="net 30")
+    assert world.erp.read("party.party", party)["payment_term"] == "net 30"  # type: ignore[index]
+    assert world.crm.read("Account", account)["Payment_Terms__c"] == "net 30"  # type: ignore[index]
+
+
+# --- the merge does not depend on which side is which ------------------------------------
+
+_FIELDS = ("name", "terms", "limit")
+_VALUES = st.sampled_from(["a", "b", "c", None])
+_RECORD = st.fixed_dictionaries(dict.fromkeys(_FIELDS, _VALUES))
+_STAMPS = st.none() | st.integers(0, 3)
+
+
+def _mirror_direction(direction: Direction) -> Direction:
+    return {
+        Direction.CRM_TO_ERP: Direction.ERP_TO_CRM,
+        Direction.ERP_TO_CRM: Direction.CRM_TO_ERP,
+    }.get(direction, direction)
+
+
+def _mirror_rule(rule: FieldRule) -> FieldRule:
+    owner = {"crm": "erp", "erp": "crm"}.get(rule.owner or "")
+    resolver = rule.resolver
+    if resolver is not None:
+        original = resolver
+
+        def resolver(field: str, base: Any, crm: Any, erp: Any) -> Any:
+            return original(field, base, erp, crm)
+
+    return FieldRule(_mirror_direction(rule.direction), rule.policy, owner, resolver)
+
+
+def mirrored(rules: EntityRules) -> EntityRules:
+    """The same rules with the two systems' roles swapped."""
+    return attrs.evolve(
+        rules,
+        default=_mirror_rule(rules.default),
+        fields={name: _mirror_rule(rule) for name, rule in rules.fields.items()},
+    )
+
+
+def _smallest(_field: str, _base: Any, crm: Any, erp: Any) -> Any:
+    return min((v for v in (crm, erp) if v is not None), default=None)
+
+
+_RULES = st.builds(
+    FieldRule,
+    direction=st.sampled_from(list(Direction)),
+    policy=st.sampled_from([Policy.PARK, Policy.LATEST]),
+) | st.sampled_from(
+    [
+        FieldRule(Direction.BOTH, Policy.OWNER, "crm"),
+        FieldRule(Direction.ERP_TO_CRM, Policy.OWNER, "erp"),
+        FieldRule(Direction.BOTH, Policy.FUNCTION, resolver=_smallest),
+    ]
+)
+
+
+def _stamp(value: int | None) -> datetime | None:
+    return None if value is None else datetime(2024, 3, 31, tzinfo=UTC) + timedelta(hours=value)
+
+
+@st.composite
+def _views(draw: st.DrawFn, name: str) -> SideView:
+    carried = draw(st.sets(st.sampled_from(_FIELDS), min_size=1).map(frozenset))
+    current = draw(st.none() | _RECORD)
+    before = draw(st.none() | _RECORD)
+    return SideView(name, carried, current, before, _stamp(draw(_STAMPS)))
+
+
+def _as(name: str, view: SideView) -> SideView:
+    return attrs.evolve(view, name=name)
+
+
+def _seen_from_the_other_side(outcome: MergeOutcome) -> tuple[Any, ...]:
+    swap = {"crm": "erp", "erp": "crm"}
+    return (
+        outcome.result,
+        outcome.parked,
+        sorted((c.field, repr(c.base), repr(c.erp), repr(c.crm)) for c in outcome.conflicts),
+        sorted((c.field, repr(c.new), swap.get(c.origin, c.origin)) for c in outcome.changes),
+        sorted((swap[side], field) for side, field in outcome.rejected),
+        outcome.settled,
+    )
+
+
+def _as_is(outcome: MergeOutcome) -> tuple[Any, ...]:
+    return (
+        outcome.result,
+        outcome.parked,
+        sorted((c.field, repr(c.base), repr(c.crm), repr(c.erp)) for c in outcome.conflicts),
+        sorted((c.field, repr(c.new), c.origin) for c in outcome.changes),
+        sorted(outcome.rejected),
+        outcome.settled,
+    )
+
+
+@settings(max_examples=scaled(300, 5000), deadline=None, derandomize=True, database=None)
+@given(
+    base=st.none() | _RECORD,
+    crm=_views("crm"),
+    erp=_views("erp"),
+    default=_RULES,
+    overrides=st.dictionaries(st.sampled_from(_FIELDS), _RULES, max_size=3),
+    parked=st.sets(st.sampled_from(_FIELDS)).map(frozenset),
+)
+def test_the_merge_does_not_depend_on_which_side_is_which(
+    base: dict[str, Any] | None,
+    crm: SideView,
+    erp: SideView,
+    default: FieldRule,
+    overrides: dict[str, FieldRule],
+    parked: frozenset[str],
+) -> None:
+    rules = EntityRules(default=default, fields=overrides)
+    straight = merge(base, crm, erp, rules, parked=parked)
+    swapped = merge(base, _as("crm", erp), _as("erp", crm), mirrored(rules), parked=parked)
+    assert _as_is(straight) == _seen_from_the_other_side(swapped)
+    assert _as_is(merge(base, crm, erp, rules, parked=parked)) == _as_is(straight)
