@@ -28,10 +28,16 @@ def _load(system: str) -> ModuleType:
     return module
 
 
-_bottlecrm = _load("bottlecrm")
-bottlecrm_server = _bottlecrm.bottlecrm_server
+def _is_fixture(value: object) -> bool:
+    # pytest >= 8.4 wraps fixtures in FixtureFunctionDefinition; older ones mark functions.
+    return (
+        type(value).__name__ == "FixtureFunctionDefinition"
+        or getattr(value, "_pytestfixturefunction", None) is not None
+    )
 
-if (Path(__file__).with_name("tryton") / "conftest.py").exists():
-    _tryton = _load("tryton")
-    tryton_server = _tryton.tryton_server
-    tryton_adapter = _tryton.tryton_adapter
+
+for _system in ("bottlecrm", "tryton"):
+    if (Path(__file__).with_name(_system) / "conftest.py").exists():
+        for _name, _value in vars(_load(_system)).items():
+            if not _name.startswith("_") and _is_fixture(_value):
+                globals()[_name] = _value
