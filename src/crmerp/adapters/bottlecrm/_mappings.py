@@ -39,6 +39,8 @@ __all__ = [
     "QUOTE",
     "STAGE_FOR_STATUS",
     "deal_status",
+    "join_name",
+    "split_name",
     "two_places",
 ]
 
@@ -212,16 +214,13 @@ class _Contacts:
         rows = []
         for person in (_plain(p) for p in record[self.canonical] or ()):
             first, last = split_name(str(person["name"]))
-            phone = person.get("phone")
             rows.append(
                 {
                     "first_name": first,
                     "last_name": last,
                     "title": person.get("role") or None,
                     "email": person.get("email") or None,
-                    "phone": _plain(phone)["number"]
-                    if isinstance(phone, Mapping) or hasattr(phone, "model_dump")
-                    else phone,
+                    "phone": _first_phone([person["phone"]] if person.get("phone") else []),
                 }
             )
         payload["contacts"] = rows
