@@ -235,8 +235,11 @@ def markdown(outcomes: Sequence[Outcome], quick: bool, load_before: str) -> str:
         lines.append(
             f"| **{outcome.name}** | `{_cell(command)}` | {outcome.seconds:.1f} s in all |"
         )
+        previous = ""
         for case, figure in outcome.figures:
-            lines.append(f"| | {_cell(case)} | {_cell(figure)} |")
+            shown = case if case != previous else ""  # a case names its first row only
+            previous = case
+            lines.append(f"| | {_cell(shown)} | {_cell(figure)} |")
         if outcome.failed:
             lines.append(f"| | | **failed**: {_cell(outcome.failed)} |")
     return "\n".join(lines) + "\n"
