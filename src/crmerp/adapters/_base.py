@@ -90,7 +90,10 @@ class Adapter(ABC):
         """A cursor for "now", taken at the start of a run; reads stop there.
 
         ``None`` (the default) means the adapter cannot say; the engine then reads
-        until the system reports no more pages.
+        until the system reports no more pages. An adapter that can cap a read
+        returns a cursor here and accepts it as ``read_page(..., signpost=...)``,
+        returning nothing changed after it; the engine passes it when the adapter's
+        ``read_page`` takes that keyword.
         """
         return None
 

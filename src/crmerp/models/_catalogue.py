@@ -98,6 +98,14 @@ class PriceList(CanonicalModel):
     items: list[PriceListItem] = Field(default_factory=list)
     active: bool = True
 
+    @field_validator("items")
+    @classmethod
+    def _canonical_order(cls, items: list[PriceListItem]) -> list[PriceListItem]:
+        # The order of items carries no meaning; a fixed order keeps two systems that
+        # list them differently from looking changed.
+        return sorted(items, key=lambda i: (i.product_id, i.min_quantity, i.unit_price.amount,
+                                            i.discount_percent))
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         for item in self.items:

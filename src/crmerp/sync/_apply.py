@@ -238,6 +238,8 @@ class _Batch:
 
     def _view(self, group: _Group, side: Side) -> SideView | None:
         carried = side.carried(self.entity)
+        if not carried:
+            return SideView(side.name, carried, None, None)
         row = group.rows.get(side.system)
         fresh = self.current.get((side.system, group.gid), _ABSENT)
         if row is not None and row.data is not None:
@@ -246,8 +248,8 @@ class _Batch:
             native = fresh
         else:
             native = None
-        before = self._before(side, group)
         if native is None:
+            before = self._before(side, group, None)
             linked = side.system in group.links and fresh is _ABSENT
             current = before if linked else None
             return SideView(side.name, carried, current, before)
@@ -257,13 +259,28 @@ class _Batch:
             group.defer = f"waiting for {ref_entity} {value} from {side.system}"
             return None
         stamp = row.stamp if row is not None else None
+        before = self._before(side, group, current)
         return SideView(side.name, carried, current, before, stamp)
 
-    def _before(self, side: Side, group: _Group) -> dict[str, Any] | None:
-        """The base as ``side`` can hold it (global ids), or None without a base."""
+    def _before(
+        self, side: Side, group: _Group, current: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The base as ``side`` can hold it (global ids), or None without a base.
+
+        A parked field the base lacks (parked when the record was first linked) is
+        taken from the side's current value, so it reads as unchanged there, or
+        from its resolution once a person settled it.
+        """
         if not group.base:
             return None
-        forms, missing = self._readback(side, group.base, group.gid)
+        base = dict(group.base)
+        parked = self.open_fields.get(group.gid, {})
+        for name, value in (current or {}).items():
+            if name in parked:
+                base.setdefault(name, value)
+        for name, (value, _conflict_id) in self.resolutions.get(group.gid, {}).items():
+            base.setdefault(name, value)
+        forms, missing = self._readback(side, base, group.gid)
         if forms is None:
             ref_entity, value = missing[0]
             raise _Wait(f"waiting for {ref_entity} {value} on {side.system}")
@@ -389,7 +406,10 @@ class _Batch:
         form, native payload to write)."""
         if data is None:
             return None, []
-        native, missing = self._to_native(side.system, data)
+        carried = side.carried(self.entity)
+        native, missing = self._to_native(
+            side.system, {k: v for k, v in data.items() if k in carried}
+        )
         if missing:
             return None, missing
         model = self.model.model_validate({**native, "id": gid})
@@ -426,7 +446,7 @@ class _Batch:
             archived = {**group.base, "active": False}
             group.new_base = archived
             view = SideView(
-                target.name, target.carried(self.entity), self._before(target, group), None
+                target.name, target.carried(self.entity), self._before(target, group, None), None
             )
             outcome = MergeOutcome(archived, frozenset(), (), (), (), frozenset())
             self._plan_side(group, target, view, outcome)

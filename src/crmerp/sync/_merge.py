@@ -37,8 +37,14 @@ class SideView:
         if self.current is None or field not in self.carried:
             return False
         if self.before is None:
-            return True
+            # First sight (no base): an empty field proposes nothing, so a value only
+            # the other side filled in is kept rather than erased.
+            return not _empty(self.current.get(field))
         return bool(self.current.get(field, _MISSING) != self.before.get(field, _MISSING))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
 
 
 @attrs.frozen

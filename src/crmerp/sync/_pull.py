@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -30,8 +31,11 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     start = None if full else stored
     seen: set[str] | None = set() if start is None and (full or not feed) else None
     cursor = start
+    # The signpost marks "now" at the start of the read: changes made after it are
+    # left for the next run, so a read of a busy system ends.
+    signpost = side.adapter.signpost(entity) if feed and _takes_signpost(side.adapter) else None
     while True:
-        page = _read(ctx, entity, side, cursor)
+        page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
         staged, bad = _translate(ctx, entity, side, page.records, seen)
         ctx.boundary("translate")
@@ -55,8 +59,22 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         _stage_vanished(ctx, entity, side, seen)
 
 
-def _read(ctx: RunContext, entity: str, side: Side, cursor: str | None) -> Page:
+def _takes_signpost(adapter: object) -> bool:
+    try:
+        parameters = inspect.signature(adapter.read_page).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    return "signpost" in parameters
+
+
+def _read(
+    ctx: RunContext, entity: str, side: Side, cursor: str | None, signpost: str | None
+) -> Page:
     def call() -> Page:
+        if signpost is not None:
+            return side.adapter.read_page(  # type: ignore[call-arg]
+                entity, cursor, limit=side.caps.page_size, signpost=signpost
+            )
         return side.adapter.read_page(entity, cursor, limit=side.caps.page_size)
 
     page: Page = ctx.call(f"read {side.system} {entity}", call)
@@ -88,12 +106,13 @@ def _translate(
         if global_id is None:
             global_id = deterministic_id(ctx.scope, entity, side.system, record.id)
         if record.deleted:
-            if link:
-                staged.append(
-                    InboxRow(
-                        entity, side.system, record.id, global_id, None, record.stamp, deleted=True
-                    )
+            # Staged even without a link: it cancels a live version of the record
+            # staged earlier (on an earlier page, or by a run whose write failed).
+            staged.append(
+                InboxRow(
+                    entity, side.system, record.id, global_id, None, record.stamp, deleted=True
                 )
+            )
             continue
         try:
             model = side.adapter.to_canonical(entity, record)

@@ -140,7 +140,7 @@ def _defaults() -> dict[str, EntityRules]:
             create=frozenset({"crm->erp", "erp->crm"}),
             deletes=DeletePolicy.IGNORE,
             default=_CRM_OWNS,
-            fields={"status": _ERP_OWNS},
+            fields={"status": _ERP_OWNS, "number": _ERP_OWNS},
         ),
         "invoice": EntityRules(create=erp_only, deletes=DeletePolicy.IGNORE, default=_FROM_ERP),
     }
