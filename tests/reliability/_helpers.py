@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -78,6 +78,7 @@ class World:
     rules: Rules = attrs.Factory(Rules.default)
     scope: str = "default"
     waited: list[float] = attrs.Factory(list)
+    owns_state: bool = True
 
     def engine(self, **options: Any) -> SyncEngine:
         """An engine over this world; it records waits instead of sleeping."""
@@ -94,7 +95,8 @@ class World:
 
     def close(self) -> None:
         self.faults(None, None)
-        self.state.close()
+        if self.owns_state:
+            self.state.close()
 
 
 def make_world(
@@ -107,8 +109,13 @@ def make_world(
     erp_clock: FakeClock | None = None,
     reports_deletes: bool = True,
     page_size: int = 500,
+    state: StateStore | None = None,
+    scope: str = "default",
 ) -> World:
-    """A fresh world; the ERP reports deletes unless told otherwise."""
+    """A fresh world; the ERP reports deletes unless told otherwise.
+
+    Given a ``state``, the world shares it (under its own ``scope``) and leaves it open.
+    """
     crm = crm if crm is not None else FakeCRM(clock=crm_clock)
     erp = erp if erp is not None else FakeERP(clock=erp_clock, reports_deletes=reports_deletes)
     return World(
@@ -116,8 +123,10 @@ def make_world(
         erp,
         FakeCRMAdapter(crm, page_size=page_size),
         FakeERPAdapter(erp, page_size=page_size),
-        open_state(url, create=True),
+        state if state is not None else open_state(url, create=True),
         rules or Rules.default(),
+        scope=scope,
+        owns_state=state is None,
     )
 
 
@@ -289,8 +298,3 @@ def assert_no_duplicates(world: World, entities: Iterable[str] = ENTITIES) -> No
     assert duplicates(world, entities) == []
     for entity in entities:
         linked(world, entity)
-
-
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
