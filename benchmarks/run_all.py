@@ -104,7 +104,12 @@ def run_script(name: str, args: Sequence[str]) -> Outcome:
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, check=False, env=_env()
     )
-    outcome = Outcome(name, command[1:], time.perf_counter() - started, figures_of(done.stdout))
+    outcome = Outcome(
+        name,
+        [f"benchmarks/{name}.py", *args],
+        time.perf_counter() - started,
+        figures_of(done.stdout),
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         outcome.failed = f"exit code {done.returncode}: {last}"
@@ -117,18 +122,22 @@ def run_demo(args: Sequence[str]) -> Outcome:
     outcome = Outcome("demo", ["crmerp", *command[3:]], 0.0)
     with tempfile.TemporaryDirectory() as folder:
         for label in ("first run (seed, sync, a day of edits, sync)", "second run"):
+            cpu_before = _children_cpu()
             started = time.perf_counter()
             done = subprocess.run(
                 command, cwd=folder, capture_output=True, text=True, check=False, env=_env()
             )
             seconds = time.perf_counter() - started
+            cpu = _children_cpu() - cpu_before
             outcome.seconds += seconds
             if done.returncode != 0:
                 outcome.failed = f"{label}: exit code {done.returncode}: {done.stderr.strip()}"
                 return outcome
             report = json.loads(done.stdout)
             writes = sum(run["writes"] for run in report["runs"])
-            outcome.figures.append(("", f"{label}: {seconds:.2f} s wall, {writes} writes"))
+            outcome.figures.append(
+                ("", f"{label}: {seconds:.2f} s wall, {cpu:.2f} s CPU, {writes} writes")
+            )
     return outcome
 
 
