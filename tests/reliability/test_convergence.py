@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -202,8 +201,8 @@ class UsersOfBothSystems(RuleBasedStateMachine):
         self._note("fake-crm", "customer", account, "name", name)
         self._note("fake-erp", "customer", party, "name", erp_name)
         if not differ:
-            # Matched in the next run, before either side edits it: records that
-            # differ at first sight meet the engine bugs of the xfail tests below.
+            # Matched at once, before either side edits it; the subclass below lets
+            # records that differ at first sight wait for a run.
             self.sync()
 
     @rule(index=st.integers(0, 50), field=st.sampled_from(["name", "emails", "payment_terms"]))
@@ -419,12 +418,8 @@ class UsersWhoEnterTheSameCustomerTwice(UsersOfBothSystems):
 UsersWhoEnterTheSameCustomerTwice.TestCase.settings = settings(
     UsersOfBothSystems.TestCase.settings,
     max_examples=scaled(6, 100),
-    phases=[Phase.explicit, Phase.generate],  # expected to fail: no time spent shrinking
 )
-TestUsersWhoEnterTheSameCustomerTwice = pytest.mark.xfail(
-    strict=True,
-    reason="engine bugs: first-sight merge of matched records (see the two tests below)",
-)(UsersWhoEnterTheSameCustomerTwice.TestCase)
+TestUsersWhoEnterTheSameCustomerTwice = UsersWhoEnterTheSameCustomerTwice.TestCase
 
 
 def _matched_pair(world: World, **crm_values: Any) -> tuple[str, int]:
@@ -442,20 +437,12 @@ def _matched_pair(world: World, **crm_values: Any) -> tuple[str, int]:
     return account, party
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: two new records matched with different names park 'name' and store a "
-        "base without it; the next change to the record makes every run raise a pydantic "
-        "ValidationError ('name: Field required') from _Batch._readback"
-    ),
-)
 def test_a_name_parked_when_two_new_records_match_does_not_stop_later_runs(world: World) -> None:
     account, party = _matched_pair(world)
     engine = world.engine()
     assert [c.field for c in engine.conflicts()] == ["name"]
     world.erp.edit("party.party", party, payment_term="net 30")
-    tally_run(engine.run())  # raises ValidationError today, and so does every later run
+    tally_run(engine.run())
     assert world.crm.read("Account", account)["Payment_Terms__c"] == "net 30"  # type: ignore[index]
     (conflict,) = engine.conflicts()
     engine.resolve(conflict.id, pick="crm")
@@ -464,14 +451,6 @@ def test_a_name_parked_when_two_new_records_match_does_not_stop_later_runs(world
     assert tally_run(engine.run()).writes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: when two new records are matched (no base), a field only one side filled "
-        "in counts as changed on both; if the empty side owns it (payment_terms, owner erp) its "
-        "empty value wins and the CRM's 'net 30' is erased on both sides, silently"
-    ),
-)
 def test_matching_two_new_records_keeps_a_field_only_one_of_them_filled_in(world: World) -> None:
     account, party = _matched_pair(world, Name="Acme GmbH", Payment_Terms__c="net 30")
     assert world.erp.read("party.party", party)["payment_term"] == "net 30"  # type: ignore[index]
