@@ -330,3 +330,17 @@ def test_a_customer_in_both_systems_is_matched_not_duplicated(world: World) -> N
     (account,) = world.crm.find("Account")
     assert account["Payment_Terms__c"] == "net 30"
     assert world.engine().run().writes == 0
+
+
+def test_the_engines_own_writes_coming_back_are_dropped_as_echoes(world: World) -> None:
+    _seed_company(world)
+    engine = world.engine()
+    first = engine.run()
+    created_in_crm = sum(first.entity(e).crm.created for e in ENTITIES)
+    created_in_erp = sum(first.entity(e).erp.created for e in ENTITIES)
+    second = engine.run()
+    crm_echoes = sum(second.entity(e).crm.echoes for e in ENTITIES)
+    erp_echoes = sum(second.entity(e).erp.echoes for e in ENTITIES)
+    assert (crm_echoes, erp_echoes) == (created_in_crm, created_in_erp)
+    assert sum(second.entity(e).crm.staged + second.entity(e).erp.staged for e in ENTITIES) == 0
+    assert second.writes == 0
