@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
-from crmerp import match as _match
 from crmerp.cli._config import Config
-from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
-from crmerp.models import CanonicalModel
+from crmerp.match import ExactKeyMatcher, Matcher, default_matcher
 from crmerp.state import StateStore, open_state
 from crmerp.sync import SyncEngine
 
-__all__ = ["EntityMatchers", "make_matcher", "open_engine", "open_state_for"]
-
-
-class EntityMatchers:
-    """A :class:`~crmerp.match.Matcher` that hands each entity to its own matcher.
-
-        >>> from crmerp.match import ExactKeyMatcher, MatchDecisions, Matcher
-    from crmerp.models import CanonicalModel
-        >>> EntityMatchers({"product": ExactKeyMatcher()}).match("customer", [], []).links
-        ()
-    """
-
-    def __init__(self, matchers: Mapping[str, Matcher], default: Matcher | None = None) -> None:
-        self.matchers = dict(matchers)
-        self.default = default
-
-    def match(
-        self,
-        entity: str,
-        crm: Sequence[CanonicalModel],
-        erp: Sequence[CanonicalModel],
-        rejected: frozenset[tuple[str, str]] = frozenset(),
-    ) -> MatchDecisions:
-        """The decisions of the matcher for ``entity`` (none: nothing is paired)."""
-        matcher = self.matchers.get(entity, self.default)
-        if matcher is None:
-            return MatchDecisions()
-        return matcher.match(entity, crm, erp, rejected)
+__all__ = ["make_matcher", "open_engine", "open_state_for"]
 
 
 def make_matcher(name: str) -> Matcher | None:
@@ -53,11 +23,9 @@ def make_matcher(name: str) -> Matcher | None:
     """
     if name == "none":
         return None
-    exact = ExactKeyMatcher()
-    probabilistic: Any = getattr(_match, "ProbabilisticMatcher", None)
-    if name == "probabilistic" and probabilistic is not None:
-        return EntityMatchers({"customer": probabilistic(), "product": exact})
-    return exact
+    if name == "probabilistic":
+        return default_matcher()
+    return ExactKeyMatcher()
 
 
 @contextmanager

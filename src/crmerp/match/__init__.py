@@ -30,6 +30,7 @@ from crmerp.match._customer import (
 )
 from crmerp.match._decide import Band, Thresholds, decide
 from crmerp.match._dedupe import Deduplication, deduplicate
+from crmerp.match._entity_matchers import EntityMatchers, default_matcher
 from crmerp.match._estimate import Override, Parameters
 from crmerp.match._identifiers import (
     FREEMAIL_DOMAINS,
@@ -65,6 +66,7 @@ __all__ = [
     "DateComparator",
     "Deduplication",
     "EmailComparator",
+    "EntityMatchers",
     "Exact",
     "ExactKeyMatcher",
     "Explanation",
@@ -87,6 +89,7 @@ __all__ = [
     "customer_spec",
     "decide",
     "deduplicate",
+    "default_matcher",
     "default_specs",
     "email_key",
     "fold",

@@ -13,7 +13,7 @@ from typing import Any
 
 from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
-from crmerp.match import Matcher, ProbabilisticMatcher
+from crmerp.match import Matcher, default_matcher
 from crmerp.state import ConflictRecord, InboxRow, QuarantineRecord, StateStore
 from crmerp.sync._apply import ENGINE_SYSTEM, FAILED_NOTE, apply
 from crmerp.sync._codec import deterministic_id
@@ -51,10 +51,12 @@ class SyncEngine:
     scope stops with :class:`~crmerp.LeaseHeld`.
 
     ``matcher`` pairs new records across the systems before anything is created
-    (default: :class:`~crmerp.match.ProbabilisticMatcher`, which links sure pairs,
-    sends likely ones to review and lets the rest be created; pass ``None`` to
-    never match, or :class:`~crmerp.match.ExactKeyMatcher` to link on shared keys). ``boundary`` is called with the
-    name of each step boundary (``page.read``, ``translate``, ``merge``,
+    (default: :func:`~crmerp.match.default_matcher`: customers probabilistically,
+    where sure pairs link, likely ones go to review and the rest are created;
+    products by SKU or GTIN. Pass ``None`` to never match, or
+    :class:`~crmerp.match.ExactKeyMatcher` to link on shared keys only).
+
+    ``boundary`` is called with the name of each step boundary (``page.read``, ``translate``, ``merge``,
     ``intent.recorded``, ``write.sent``, ``write.answered``, ``state.commit``):
     tests use it to crash the engine at every step. ``progress`` receives
     ``(entity, step, count)`` as work is done.
@@ -88,7 +90,7 @@ class SyncEngine:
         self.erp = erp
         self.state = state
         self.rules = rules or Rules.default()
-        self.matcher = ProbabilisticMatcher() if matcher is _UNSET else matcher
+        self.matcher = default_matcher() if matcher is _UNSET else matcher
         self.scope = scope
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
