@@ -103,8 +103,10 @@ class PriceList(CanonicalModel):
     def _canonical_order(cls, items: list[PriceListItem]) -> list[PriceListItem]:
         # The order of items carries no meaning; a fixed order keeps two systems that
         # list them differently from looking changed.
-        return sorted(items, key=lambda i: (i.product_id, i.min_quantity, i.unit_price.amount,
-                                            i.discount_percent))
+        return sorted(
+            items,
+            key=lambda i: (i.product_id, i.min_quantity, i.unit_price.amount, i.discount_percent),
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
