@@ -51,7 +51,7 @@ from tests.reliability._helpers import (
     unlinked,
 )
 
-ENTITIES = ("customer", "product")
+ENTITIES = ("customer", "product", "order")
 CRM_FIELDS = {"name": "Name", "emails": "Email__c", "payment_terms": "Payment_Terms__c"}
 RETRY = RetryPolicy(attempts=3, backoff=0.5, budget=10_000)
 OWNED_NAMES = Rules.default().with_field(
@@ -85,6 +85,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
         # (system, entity, native id) -> field -> last edit
         self.edits: dict[tuple[str, str, str], dict[str, Edit]] = {}
         self.deleted_gids: set[str] = set()
+        self.ordering: set[str] = set()  # CRM accounts with orders
         TALLY.seeds += 1
 
     # --- helpers -------------------------------------------------------------------
@@ -103,11 +104,26 @@ class UsersOfBothSystems(RuleBasedStateMachine):
         rows = fake.find(table)
         return rows[index % len(rows)] if rows else None
 
-    def _forget(self, system: str, entity: str, native: Any) -> None:
+    def _gid(self, system: str, entity: str, native: Any) -> str | None:
         with self.world.state.begin() as tx:
             found = tx.links_by_native(self.world.scope, entity, system, [str(native)])
-        if str(native) in found:
-            self.deleted_gids.add(found[str(native)][0])
+        return found[str(native)][0] if str(native) in found else None
+
+    def _forget(self, system: str, entity: str, native: Any) -> None:
+        gid = self._gid(system, entity, native)
+        if gid is not None:
+            self.deleted_gids.add(gid)
+
+    def _has_orders(self, system: str, native: Any) -> bool:
+        """True when the customer (on either side) has orders: its users keep it."""
+        if system == "fake-crm":
+            return str(native) in self.ordering
+        gid = self._gid(system, "customer", native)
+        if gid is None:
+            return False
+        with self.world.state.begin() as tx:
+            systems = tx.links_by_global(self.world.scope, "customer", [gid]).get(gid, {})
+        return systems.get("fake-crm", ("", None))[0] in self.ordering
 
     # --- the CRM's users -------------------------------------------------------------
 
@@ -155,7 +171,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
     @rule(index=st.integers(0, 50))
     def crm_deletes_account(self, index: int) -> None:
         row = self._pick("Account", "crm", index)
-        if row is not None:
+        if row is not None and not self._has_orders("fake-crm", row["Id"]):
             self._forget("fake-crm", "customer", row["Id"])
             self.world.crm.delete("Account", row["Id"])
 
@@ -249,7 +265,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
     @rule(index=st.integers(0, 50))
     def erp_deletes_party(self, index: int) -> None:
         row = self._pick("party.party", "erp", index)
-        if row is not None:
+        if row is not None and not self._has_orders("fake-erp", row["id"]):
             self._forget("fake-erp", "customer", row["id"])
             self.world.erp.delete("party.party", row["id"])
 
@@ -266,6 +282,43 @@ class UsersOfBothSystems(RuleBasedStateMachine):
             name = f"Product renamed {self._next()}"
             self.world.erp.edit("product.product", row["id"], name=name)
             self._note("fake-erp", "product", row["id"], "name", name)
+
+    # --- orders: entered in the CRM, moved along in the ERP ------------------------------
+
+    @rule(account=st.integers(0, 50), product=st.integers(0, 50), quantity=st.integers(1, 99))
+    def crm_creates_order(self, account: int, product: int, quantity: int) -> None:
+        customer = self._pick("Account", "crm", account)
+        item = self._pick("Product2", "crm", product)
+        if customer is None or item is None or customer["Active__c"] != "Yes":
+            return
+        if self._gid("fake-crm", "customer", customer["Id"]) in self.deleted_gids:
+            return  # its party was deleted in the ERP: nobody orders for it any more
+        line = {"Product2Id": item["Id"], "Quantity": str(quantity), "UnitPrice": "2.50"}
+        self.world.crm.create(
+            "Order",
+            AccountId=customer["Id"],
+            Status="Draft",
+            CurrencyIsoCode="EUR",
+            OrderItems={"records": [{**line, "CurrencyIsoCode": "EUR"}]},
+        )
+        self.ordering.add(customer["Id"])
+
+    @rule(index=st.integers(0, 50), quantity=st.integers(1, 99))
+    def crm_changes_a_quantity(self, index: int, quantity: int) -> None:
+        row = self._pick("Order", "crm", index)
+        if row is not None:
+            records = row["OrderItems"]["records"]
+            records[0]["Quantity"] = str(quantity)
+            self.world.crm.edit("Order", row["Id"], OrderItems={"records": records})
+
+    @rule(index=st.integers(0, 50))
+    def erp_moves_an_order_on(self, index: int) -> None:
+        row = self._pick("sale.sale", "erp", index)
+        steps = {"draft": "confirmed", "confirmed": "processing", "processing": "done"}
+        if row is not None and row["state"] in steps:
+            self.world.erp.edit("sale.sale", row["id"], state=steps[row["state"]])
+            status = {"confirmed": "confirmed", "processing": "fulfilled", "done": "invoiced"}
+            self._note("fake-erp", "order", row["id"], "status", status[steps[row["state"]]])
 
     # --- the engine --------------------------------------------------------------------
 
