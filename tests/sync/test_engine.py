@@ -344,3 +344,35 @@ def test_the_engines_own_writes_coming_back_are_dropped_as_echoes(world: World) 
     assert (crm_echoes, erp_echoes) == (created_in_crm, created_in_erp)
     assert sum(second.entity(e).crm.staged + second.entity(e).erp.staged for e in ENTITIES) == 0
     assert second.writes == 0
+
+
+def test_plan_counts_the_writes_of_records_whose_parents_are_new_too(world: World) -> None:
+    seed_catalogue(world.erp)
+    engine = world.engine()
+    engine.run()
+    product = world.crm.find("Product2")[0]["Id"]
+    for n in range(3):
+        account = crm_account(world.crm, f"New Customer {n}", f"new{n}@example.com")
+        world.crm.create(
+            "Order",
+            AccountId=account,
+            Status="Activated",
+            CurrencyIsoCode="EUR",
+            OrderItems={
+                "records": [
+                    {
+                        "Product2Id": product,
+                        "Quantity": Decimal(1),
+                        "UnitPrice": Decimal("0.40"),
+                        "CurrencyIsoCode": "EUR",
+                    }
+                ]
+            },
+        )
+    plan = engine.plan()
+    report = engine.run()
+    assert report.entity("order").erp.created == 3
+    assert len(plan.planned) == report.writes
+    assert sorted((p.entity, p.side, p.kind) for p in plan.planned) == sorted(
+        [("customer", "erp", "create")] * 3 + [("order", "erp", "create")] * 3
+    )

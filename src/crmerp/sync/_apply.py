@@ -365,7 +365,17 @@ class _Batch:
             if current_hash is not None and linked[1] != current_hash:
                 group.seen.append((side.system, linked[0], current_hash))
             return
-        readback, missing = self._readback(side, {**outcome.result, **wanted}, group.gid, native_id)
+        try:
+            readback, missing = self._readback(
+                side, {**outcome.result, **wanted}, group.gid, native_id
+            )
+        except (DataError, ValueError, TypeError):
+            if not self.ctx.dry:
+                raise
+            # A plan gives records it would create stand-in ids that a system's own
+            # id format may refuse; the write is planned from the agreed values.
+            self._plan_unchecked(group, side, view, wanted, linked, native_id)
+            return
         if missing:
             ref_entity, value = missing[0]
             group.defer = f"waiting for {ref_entity} {value} on {side.system}"
@@ -381,6 +391,20 @@ class _Batch:
         changes = {k: (before.get(k), v) for k, v in global_form.items() if before.get(k) != v}
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
         group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes, current_hash))
+
+    def _plan_unchecked(
+        self,
+        group: _Group,
+        side: Side,
+        view: SideView,
+        wanted: Mapping[str, Any],
+        linked: Any,
+        native_id: str | None,
+    ) -> None:
+        before = view.current or {}
+        changes = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
+        kind = WriteKind.UPDATE if linked else WriteKind.CREATE
+        group.ops.append(_Op(side, kind, native_id, None, None, changes))
 
     def _current_hash(
         self, group: _Group, side: Side, linked: tuple[str, str | None] | None
