@@ -56,8 +56,9 @@ class SyncEngine:
     products by SKU or GTIN. Pass ``None`` to never match, or
     :class:`~crmerp.match.ExactKeyMatcher` to link on shared keys only).
 
-    ``boundary`` is called with the name of each step boundary (``page.read``, ``translate``, ``merge``,
-    ``intent.recorded``, ``write.sent``, ``write.answered``, ``state.commit``):
+    ``boundary`` is called with the name of each step boundary (``page.read``,
+    ``translate``, ``merge``, ``intent.recorded``, ``write.sent``, ``write.answered``,
+    ``state.commit``):
     tests use it to crash the engine at every step. ``progress`` receives
     ``(entity, step, count)`` as work is done.
     """
