@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from crmerp.adapters import ENTITIES, NativeRecord, global_id_of
+from crmerp.match import ExactKeyMatcher
 from crmerp.state import StateStore, open_state
 from crmerp.sync import Rules, SyncEngine, SyncReport
 from crmerp.testing import FakeClock, FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter, FaultPlan
@@ -81,7 +82,13 @@ class World:
     owns_state: bool = True
 
     def engine(self, **options: Any) -> SyncEngine:
-        """An engine over this world; it records waits instead of sleeping."""
+        """An engine over this world; it records waits instead of sleeping.
+
+        New records are paired on shared keys only (email, tax id, SKU): these tests
+        create many distinct customers with similar names, which a probabilistic
+        matcher rightly holds for review; matching has its own tests.
+        """
+        options.setdefault("matcher", ExactKeyMatcher())
         options.setdefault("rules", self.rules)
         options.setdefault("scope", self.scope)
         options.setdefault("sleep", self.waited.append)

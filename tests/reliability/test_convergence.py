@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmerp import TransientError
+from crmerp.match import ExactKeyMatcher
 from crmerp.state import ConflictRecord
 from crmerp.sync import (
     Direction,
@@ -726,6 +727,7 @@ def test_which_system_is_read_first_does_not_change_the_outcome(seed: int) -> No
     _users_script(straight, seed, lambda: tally_run(engine.run()))
     swapped = make_world(rules=mirrored_rules(Rules.default()))
     other = SyncEngine(
+        matcher=ExactKeyMatcher(),
         crm=swapped.erp_adapter,
         erp=swapped.crm_adapter,
         state=swapped.state,
