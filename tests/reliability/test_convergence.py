@@ -1,16 +1,18 @@
 """Promise 4 (convergence without echo) and 3 (deterministic merge).
 
 A hypothesis state machine acts as the users of both systems: it creates, edits
-and deletes customers (and products in the ERP), interleaved with engine runs
-under injected transient faults. Once the edits stop, a person settles what was
-parked, and at most two runs make both systems agree on every mapped field of
-every linked record; the run after that writes nothing. Along the way no record
-is duplicated, nothing valid is quarantined, and an edit that only one side made
-since the last clean run is the value both sides end with.
+and deletes customers, adds and renames products in the ERP, enters orders in the
+CRM and moves them along in the ERP, interleaved with engine runs under injected
+transient errors, partial batches and lost answers. Once the edits stop, a person
+settles what was parked, and at most two runs make both systems agree on every
+mapped field of every linked record; the run after that writes nothing. Along
+the way no record is duplicated, nothing valid is quarantined, and an edit that
+only one side made since the last clean run is the value both sides end with.
 
-The merge is also checked not to depend on which side is which: the same record
-merged with the systems' roles swapped and the rules mirrored gives the same
-agreed record.
+The merge does not depend on which side is which: the same record merged with
+the systems' roles swapped and the rules mirrored gives the same agreed record,
+and two engines fed the same edits, one reading the CRM first and the other the
+ERP, leave both systems alike.
 """
 
 from __future__ import annotations
