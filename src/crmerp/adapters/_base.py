@@ -141,7 +141,7 @@ class Adapter(ABC):
             )
         except DataError:
             raise
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
             raise DataError(
                 f"cannot map record: {exc}", system=self.system, entity=entity, native_id=record.id
             ) from None

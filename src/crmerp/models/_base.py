@@ -16,6 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
+from crmerp._errors import InvalidRecord
 from crmerp.models._invalid import invalid_record
 
 __all__ = ["CanonicalModel", "GlobalId", "Reference", "UtcDatetime", "new_global_id", "utc_now"]
@@ -86,6 +87,13 @@ class CanonicalModel(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise invalid_record(exc, cls.entity or cls.__name__, **where) from None
+        except ArithmeticError as exc:  # a finite number too large to compute with
+            raise InvalidRecord(
+                f"invalid {cls.entity or cls.__name__}: a number is too large to compute "
+                f"with ({type(exc).__name__})",
+                entity=cls.entity or cls.__name__,
+                **where,
+            ) from None
 
     def referenced_ids(self) -> list[tuple[str, str]]:
         """``(entity, id)`` for every reference this record holds."""

@@ -371,7 +371,7 @@ class Tx:
                 "native_id": r.native_id,
                 "global_id": r.global_id,
                 "data": r.data,
-                "stamp": r.stamp,
+                "stamp": r.stamp.astimezone(UTC) if r.stamp is not None else None,
                 "deleted": r.deleted,
                 "new": r.new,
                 "attempts": 0,

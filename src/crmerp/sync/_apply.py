@@ -18,10 +18,17 @@ from crmerp._errors import DataError
 from crmerp.adapters import NativeRecord, WriteKind, WriteOp, WriteResult, reference_for
 from crmerp.models import ENTITY_MODELS
 from crmerp.state import InboxRow, Tx
-from crmerp.sync._codec import collect_refs, dumps, fingerprint, project, rewrite_refs
+from crmerp.sync._codec import (
+    collect_refs,
+    dumps,
+    fingerprint,
+    project,
+    references,
+    rewrite_refs,
+)
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._linking import REVIEW_NOTE
-from crmerp.sync._merge import MergeOutcome, SideView, desired_for, merge
+from crmerp.sync._merge import STILL_PARKED, MergeOutcome, SideView, desired_for, merge
 from crmerp.sync._report import PlannedWrite
 from crmerp.sync._rules import DeletePolicy
 
@@ -59,6 +66,7 @@ class _Group:
     settle: list[int] = attrs.Factory(list)
     derived: list[InboxRow] = attrs.Factory(list)
     done: bool = True
+    dangling: _Dangling | None = None
 
 
 def apply(ctx: RunContext, entity: str) -> None:
@@ -128,7 +136,8 @@ class _Batch:
 
     def _needs_fresh(self, group: _Group) -> bool:
         return (
-            group.base is None
+            any(row.deleted for row in group.rows.values())
+            or group.base is None
             or ENGINE_SYSTEM in group.rows
             or group.gid in self.open_fields
             or group.gid in self.resolutions
@@ -232,6 +241,10 @@ class _Batch:
         except _Wait as wait:
             group.defer = str(wait)
             group.done = False
+        except _Dangling as dangling:
+            group.dangling = dangling
+            group.defer = f"{FAILED_NOTE} {dangling.reason}"
+            group.done = False
         except DataError as exc:
             group.defer = f"{FAILED_NOTE} {exc}"
             group.done = False
@@ -256,11 +269,29 @@ class _Batch:
         current, missing = self._to_global(side.system, native)
         if missing:
             ref_entity, value = missing[0]
+            if not self._parent_exists(side, ref_entity, value):
+                raise _Dangling(
+                    side.system,
+                    group.rows[side.system].native_id if side.system in group.rows else group.gid,
+                    _ref_field(self.entity, ref_entity),
+                    f"refers to {ref_entity} {value}, which {side.system} does not have",
+                )
             group.defer = f"waiting for {ref_entity} {value} from {side.system}"
             return None
         stamp = row.stamp if row is not None else None
         before = self._before(side, group, current)
         return SideView(side.name, carried, current, before, stamp)
+
+    def _parent_exists(self, side: Side, ref_entity: str, native_id: str) -> bool:
+        """Whether a parent the engine has no link for is there on ``side`` at all:
+        if so the child waits for it to be synced, if not the child is quarantined."""
+        if not side.reads(ref_entity):
+            return True
+        try:
+            found = side.adapter.fetch(ref_entity, [native_id])
+        except Exception:  # cannot tell: waiting is the safe choice
+            return True
+        return any(r.id == native_id and not r.deleted for r in found)
 
     def _before(
         self, side: Side, group: _Group, current: Mapping[str, Any] | None
@@ -278,8 +309,8 @@ class _Batch:
         for name, value in (current or {}).items():
             if name in parked:
                 base.setdefault(name, value)
-        for name, (value, _conflict_id) in self.resolutions.get(group.gid, {}).items():
-            base.setdefault(name, value)
+        for name, (resolution, _conflict_id) in self.resolutions.get(group.gid, {}).items():
+            base.setdefault(name, resolution.get("value", resolution.get("fallback")))
         forms, missing = self._readback(side, base, group.gid)
         if forms is None:
             ref_entity, value = missing[0]
@@ -308,12 +339,12 @@ class _Batch:
             views["crm"],
             views["erp"],
             self.rules,
-            resolved={f: v for f, (v, _i) in resolved.items()},
+            resolved={f: _chosen(res, f, views) for f, (res, _i) in resolved.items()},
             parked=frozenset(self.open_fields.get(group.gid, {})),
         )
         if seed is not None:
             outcome = attrs.evolve(outcome, result={**seed, **outcome.result})
-        group.settle = [i for _v, i in resolved.values()]
+        group.settle = [i for _res, i in resolved.values()]
         group.settle += [
             self.open_fields[group.gid][f]
             for f in outcome.settled
@@ -467,11 +498,14 @@ class _Batch:
             group.drop_base = True
             return
         if policy is DeletePolicy.ARCHIVE and group.base is not None and "active" in group.base:
-            archived = {**group.base, "active": False}
+            fresh = self.current.get((target.system, group.gid))
+            if fresh is None:
+                return  # the survivor is gone too: nothing left to archive
+            current, _missing = self._to_global(target.system, fresh)
+            # Fields the base lacks (parked at first sight) keep the survivor's value.
+            archived = {**current, **group.base, "active": False}
             group.new_base = archived
-            view = SideView(
-                target.name, target.carried(self.entity), self._before(target, group, None), None
-            )
+            view = SideView(target.name, target.carried(self.entity), current, None)
             outcome = MergeOutcome(archived, frozenset(), (), (), (), frozenset())
             self._plan_side(group, target, view, outcome)
 
@@ -643,6 +677,29 @@ class _Batch:
         entity = self.entity
         if ok:
             acc.drop_links.extend(group.drop_links)
+        if group.dangling is not None:
+            bad = group.dangling
+            side = self.ctx.side_of(bad.system)
+            if side is not None:
+                self.rep.side(side.name).quarantined += 1
+            acc.quarantine.append(
+                {
+                    "entity": entity,
+                    "system": bad.system,
+                    "native_id": bad.native_id,
+                    "field": bad.field,
+                    "reason": bad.reason,
+                    "payload": None,
+                }
+            )
+            acc.unstage.append((bad.system, bad.native_id))
+            others = [
+                (s, r.native_id, group.defer or "deferred")
+                for s, r in group.rows.items()
+                if s != bad.system
+            ]
+            acc.defer.extend(others)
+            return
         if not ok:
             self.rep.deferred += 1
             note = group.defer or "deferred"
@@ -719,7 +776,8 @@ class _Batch:
                     "detail": {"reason": conflict.reason},
                 }
             )
-            self.rep.conflicts_parked += 1
+            if conflict.reason != STILL_PARKED:
+                self.rep.conflicts_parked += 1
 
 
 @attrs.define
@@ -766,13 +824,42 @@ class _Wait(Exception):
     """A group must wait for a parent record."""
 
 
+class _Dangling(Exception):
+    """A record refers to a parent its own system does not have."""
+
+    def __init__(self, system: str, native_id: str, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.system = system
+        self.native_id = native_id
+        self.field = field
+        self.reason = reason
+
+
+def _ref_field(entity: str, ref_entity: str) -> str:
+    for ref in references(entity):
+        if ref.entity == ref_entity:
+            return ".".join(ref.path)
+    return ref_entity
+
+
 def _resolutions(
     tx: Tx, scope: str, entity: str, gids: Sequence[str]
-) -> dict[str, dict[str, tuple[Any, int]]]:
+) -> dict[str, dict[str, tuple[dict[str, Any], int]]]:
     wanted = set(gids)
-    found: dict[str, dict[str, tuple[Any, int]]] = {}
+    found: dict[str, dict[str, tuple[dict[str, Any], int]]] = {}
     for conflict in tx.conflicts(scope, status="resolved"):
         if conflict.kind == "field" and conflict.entity == entity and conflict.global_id in wanted:
-            value = (conflict.resolution or {}).get("value")
-            found.setdefault(conflict.global_id, {})[conflict.field] = (value, conflict.id)
+            resolution = conflict.resolution or {}
+            found.setdefault(conflict.global_id, {})[conflict.field] = (resolution, conflict.id)
     return found
+
+
+def _chosen(resolution: Mapping[str, Any], field: str, views: Mapping[str, SideView]) -> Any:
+    """The value a resolution sets: the one given, or what the picked side holds now
+    (so an edit made there after the conflict was parked is not lost)."""
+    if "value" in resolution:
+        return resolution["value"]
+    picked = views.get(str(resolution.get("pick")))
+    if picked is not None and picked.current is not None and field in picked.carried:
+        return picked.current.get(field)
+    return resolution.get("fallback")

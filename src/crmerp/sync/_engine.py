@@ -256,8 +256,13 @@ class SyncEngine:
                     raise UsageError(
                         "give pick='crm', pick='erp' or value=...", code="resolve-pick"
                     )
-                value = conflict.crm if pick == "crm" else conflict.erp
-            tx.set_conflict(conflict_id, "resolved", {"value": value, "pick": pick})
+                # The picked side's value at the next run counts (it may have been
+                # edited since); the value shown now is the fallback.
+                fallback = conflict.crm if pick == "crm" else conflict.erp
+                resolution: dict[str, Any] = {"pick": pick, "fallback": fallback}
+            else:
+                resolution = {"value": value}
+            tx.set_conflict(conflict_id, "resolved", resolution)
             tx.stage(
                 self.scope,
                 [

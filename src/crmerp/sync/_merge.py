@@ -20,6 +20,7 @@ from crmerp.sync._rules import EntityRules, Policy
 __all__ = ["FieldChange", "FieldConflict", "MergeOutcome", "SideView", "merge"]
 
 _MISSING: Any = object()
+STILL_PARKED = "still parked: both sides keep their own value until a person decides"
 
 
 @attrs.frozen
@@ -185,6 +186,10 @@ def _keep_parked(
             _set(agreed, name, agreed.get(name), value, "both", "sides-agree", acc)
             acc.settled.add(name)
             return
+        # Still apart: the parked conflict is refreshed with what each side holds now.
+        acc.conflicts.append(
+            FieldConflict(name, agreed.get(name), value, erp.current.get(name), STILL_PARKED)
+        )
     acc.parked.add(name)
 
 
