@@ -70,6 +70,8 @@ class CanonicalModel(BaseModel):
     entity: ClassVar[str] = ""
     references: ClassVar[tuple[Reference, ...]] = ()
     """Fields that hold global ids of other entities."""
+    derived_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields computed from others (document totals): checked, never merged."""
 
     id: GlobalId = Field(default_factory=new_global_id)
     updated_at: UtcDatetime = Field(default_factory=utc_now)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmerp._errors import CurrencyMismatch, TotalsMismatch
+from crmerp._errors import CurrencyMismatch, DataError, TotalsMismatch
 from crmerp.models._base import CanonicalModel, Reference
 from crmerp.models._catalogue import Percent, Quantity
 from crmerp.models._money import CurrencyCode, Money, quantum
@@ -70,6 +70,7 @@ class SalesDocument(CanonicalModel):
     """
 
     status_type: ClassVar[type[LifecycleStatus]]
+    derived_fields: ClassVar[frozenset[str]] = frozenset({"subtotal", "tax_total", "total"})
     references: ClassVar[tuple[Reference, ...]] = (
         Reference(path=("customer_id",), entity="customer"),
         Reference(path=("lines", "product_id"), entity="product"),
@@ -129,9 +130,16 @@ class SalesDocument(CanonicalModel):
                     field=f"lines.{index}.unit_price",
                     value=line.unit_price.currency,
                 )
-            line_net = line.net_amount()
-            net += line_net
-            tax += _round(line_net * line.tax_rate / _HUNDRED, self.currency)
+            try:
+                line_net = line.net_amount()
+                net += line_net
+                tax += _round(line_net * line.tax_rate / _HUNDRED, currency)
+            except ArithmeticError:  # finite, but too large to compute with
+                raise DataError(
+                    f"line {index}: quantity x unit price is too large to compute",
+                    entity=self.entity,
+                    field=f"lines.{index}",
+                ) from None
         subtotal = Money._trusted(_round(net, currency), currency)
         tax_money = Money._trusted(_round(tax, currency), currency)
         return Totals.model_construct(subtotal=subtotal, tax=tax_money, total=subtotal + tax_money)

@@ -273,7 +273,7 @@ class _Batch:
                 raise _Dangling(
                     side.system,
                     group.rows[side.system].native_id if side.system in group.rows else group.gid,
-                    _ref_field(self.entity, ref_entity),
+                    _ref_field(self.entity, native, ref_entity, value),
                     f"refers to {ref_entity} {value}, which {side.system} does not have",
                 )
             group.defer = f"waiting for {ref_entity} {value} from {side.system}"
@@ -835,11 +835,30 @@ class _Dangling(Exception):
         self.reason = reason
 
 
-def _ref_field(entity: str, ref_entity: str) -> str:
+def _ref_field(entity: str, data: Mapping[str, Any], ref_entity: str, value: str) -> str:
+    """The path of the field holding ``value`` (``lines.0.product_id``), for messages."""
     for ref in references(entity):
         if ref.entity == ref_entity:
-            return ".".join(ref.path)
+            found = _find_path(data, ref.path, value, ())
+            if found is not None:
+                return ".".join(found)
     return ref_entity
+
+
+def _find_path(
+    data: Any, path: tuple[str, ...], value: str, at: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _find_path(item, path, value, (*at, str(index)))
+            if found is not None:
+                return found
+        return None
+    if not isinstance(data, Mapping) or not path or path[0] not in data:
+        return None
+    if len(path) == 1:
+        return (*at, path[0]) if data[path[0]] == value else None
+    return _find_path(data[path[0]], path[1:], value, (*at, path[0]))
 
 
 def _resolutions(

@@ -30,8 +30,9 @@ def deterministic_id(scope: str, entity: str, system: str, native_id: str) -> st
 
 
 def project(model: CanonicalModel, carried: frozenset[str]) -> dict[str, Any]:
-    """The JSON form of the fields a system carries (no id, no ``updated_at``)."""
-    return model.model_dump(mode="json", include=set(carried - _SKIP))
+    """The JSON form of the fields a system carries: no id, no ``updated_at``, and no
+    derived field (totals follow from the lines, so only the lines are merged)."""
+    return model.model_dump(mode="json", include=set(carried - _SKIP - model.derived_fields))
 
 
 def dumps(data: Mapping[str, Any]) -> str:
