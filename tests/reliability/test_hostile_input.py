@@ -454,15 +454,6 @@ def test_an_order_referring_to_nothing_is_never_written_and_never_dropped(
     assert_agree(world, "order")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: an order whose customer, product or quote does not exist on its own "
-        "system waits for that parent forever (deferred on every run, never quarantined), "
-        "so engine.quarantined() never names the field; promise 1 wants it quarantined "
-        "with a reason"
-    ),
-)
 @pytest.mark.parametrize("case", DANGLING.values(), ids=list(DANGLING))
 def test_an_order_referring_to_nothing_is_quarantined_with_the_field(
     world: World, case: tuple[str, str, Any, str]
@@ -477,15 +468,6 @@ def test_an_order_referring_to_nothing_is_quarantined_with_the_field(
     assert entry.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: a finite amount too large for decimal arithmetic (quantity 1e999999, or "
-        "a unit price of 5000 digits) makes computing the totals raise decimal.Overflow / "
-        "decimal.InvalidOperation, which Adapter.to_canonical does not turn into a DataError: "
-        "run() raises, and every later run raises on the same record"
-    ),
-)
 @pytest.mark.parametrize("side", ["crm", "erp"])
 @pytest.mark.parametrize(
     ("key", "value"),

@@ -302,19 +302,7 @@ def test_a_daylight_saving_change_loses_nothing_and_orders_changes_by_instant(
     world.close()
 
 
-LOCAL_STAMPS_ON_SQLITE = (
-    "engine bug: the SQLite state stores an inbox stamp without its UTC offset "
-    "(DateTime(timezone=True) on SQLite keeps the wall-clock time) and reads it back as "
-    "UTC, so an adapter that hands aware local stamps (+02:00) gets 'latest change wins' "
-    "decided two hours off; PostgreSQL keeps the instant"
-)
-
-
-def test_aware_local_stamps_from_an_adapter_decide_by_their_instant(
-    state_url: str, request: pytest.FixtureRequest
-) -> None:
-    if state_url.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=LOCAL_STAMPS_ON_SQLITE))
+def test_aware_local_stamps_from_an_adapter_decide_by_their_instant(state_url: str) -> None:
     start = datetime(2024, 6, 1, 12, tzinfo=UTC)
     world = make_world(
         state_url,
