@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmerp import TransientError
+from crmerp.adapters import global_id_of
 from crmerp.match import ExactKeyMatcher
 from crmerp.state import ConflictRecord
 from crmerp.sync import (
@@ -116,10 +117,14 @@ class UsersOfBothSystems(RuleBasedStateMachine):
             found = tx.links_by_native(self.world.scope, entity, system, [str(native)])
         return found[str(native)][0] if str(native) in found else None
 
-    def _forget(self, system: str, entity: str, native: Any) -> None:
-        gid = self._gid(system, entity, native)
-        if gid is not None:
-            self.deleted_gids.add(gid)
+    def _forget(self, system: str, entity: str, row: Mapping[str, Any]) -> None:
+        """Note the global id of a record a user deletes: its link's, or the one in the
+        reference the engine stamped on it (a create whose link was not committed yet)."""
+        native = row["Id"] if system == "fake-crm" else row["id"]
+        reference = row.get("External_Id__c" if system == "fake-crm" else "crmerp_ref")
+        for gid in (self._gid(system, entity, native), global_id_of(reference)):
+            if gid is not None:
+                self.deleted_gids.add(gid)
 
     def _has_orders(self, system: str, native: Any) -> bool:
         """True when the customer (on either side) has orders: its users keep it."""
@@ -179,7 +184,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
     def crm_deletes_account(self, index: int) -> None:
         row = self._pick("Account", "crm", index)
         if row is not None and not self._has_orders("fake-crm", row["Id"]):
-            self._forget("fake-crm", "customer", row["Id"])
+            self._forget("fake-crm", "customer", row)
             self.world.crm.delete("Account", row["Id"])
 
     @rule(index=st.integers(0, 50))
@@ -273,7 +278,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
     def erp_deletes_party(self, index: int) -> None:
         row = self._pick("party.party", "erp", index)
         if row is not None and not self._has_orders("fake-erp", row["id"]):
-            self._forget("fake-erp", "customer", row["id"])
+            self._forget("fake-erp", "customer", row)
             self.world.erp.delete("party.party", row["id"])
 
     @rule()
@@ -401,7 +406,7 @@ class UsersOfBothSystems(RuleBasedStateMachine):
             for conflict in self.engine.conflicts():
                 self._settle(conflict, "crm")
             tally_run(self.engine.run())
-        assert self.engine.conflicts() == []
+        assert self.engine.conflicts() == [], "conflicts still open after a person settled them"
         assert_agree(self.world, *ENTITIES)
         for entity in ENTITIES:
             assert unlinked(self.world, entity) == [], f"{entity} records were missed"
@@ -801,4 +806,41 @@ def test_an_order_whose_lines_both_sides_changed_settles_with_consistent_totals(
     assert settled["lines"][0]["quantity"] == Decimal(98)  # the CRM owns order lines
     assert settled["untaxed_amount"] == Decimal("245.00")
     assert_agree(world, "order")
+    assert tally_run(engine.run()).writes == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: when a batch writes one side and the other side's write is answered "
+        "'retry', the group waits with its old base; on the next pass _check_unchanged "
+        "re-stages the written side's current content (the engine's own write, equal to the "
+        "link's seen hash) as that side's change, so it conflicts with a later edit on the "
+        "other side and, as owner, overwrites it: the echo is not dropped"
+    ),
+)
+def test_a_write_answered_retry_on_one_side_does_not_turn_the_other_write_into_an_edit(
+    world: World,
+) -> None:
+    account = world.crm.create("Account", Name="Acme", Email__c="acme@example.com")
+    engine = world.engine()
+    tally_run(engine.run())
+    party = world.erp.find("party.party")[0]["id"]
+    world.erp.edit(
+        "party.party",
+        party,
+        currency="JPY",
+        credit_limit_amount=Decimal("250000"),
+        credit_limit_currency="JPY",
+    )
+    world.crm.edit("Account", account, Payment_Terms__c="net 4")
+    # The ERP takes "net 4"; the CRM answers "retry" to the credit limit.
+    world.faults(FaultPlan(partial_failure=Trigger(at=1, on="write"), partial_status="retry"), None)
+    tally_run(engine.run())
+    world.faults(None, None)
+    world.crm.edit("Account", account, Payment_Terms__c="net 16")  # a later, real edit
+    tally_run(engine.run())
+    tally_run(engine.run())
+    assert world.crm.read("Account", account)["Payment_Terms__c"] == "net 16"  # type: ignore[index]
+    assert world.erp.read("party.party", party)["payment_term"] == "net 16"  # type: ignore[index]
     assert tally_run(engine.run()).writes == 0
