@@ -809,16 +809,6 @@ def test_an_order_whose_lines_both_sides_changed_settles_with_consistent_totals(
     assert tally_run(engine.run()).writes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: when a batch writes one side and the other side's write is answered "
-        "'retry', the group waits with its old base; on the next pass _check_unchanged "
-        "re-stages the written side's current content (the engine's own write, equal to the "
-        "link's seen hash) as that side's change, so it conflicts with a later edit on the "
-        "other side and, as owner, overwrites it: the echo is not dropped"
-    ),
-)
 def test_a_write_answered_retry_on_one_side_does_not_turn_the_other_write_into_an_edit(
     world: World,
 ) -> None:
