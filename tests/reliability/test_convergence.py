@@ -489,7 +489,7 @@ def _unambiguous(
 
 
 UsersOfBothSystems.TestCase.settings = settings(
-    max_examples=scaled(12, 300),
+    max_examples=scaled(10, 300),
     stateful_step_count=scaled(25, 60),
     deadline=None,
     derandomize=True,
@@ -645,7 +645,7 @@ def _as_is(outcome: MergeOutcome) -> tuple[Any, ...]:
     )
 
 
-@settings(max_examples=scaled(300, 5000), deadline=None, derandomize=True, database=None)
+@settings(max_examples=scaled(200, 5000), deadline=None, derandomize=True, database=None)
 @given(
     base=st.none() | _RECORD,
     crm=_views("crm"),
