@@ -854,16 +854,6 @@ def test_a_write_answered_retry_on_one_side_does_not_turn_the_other_write_into_a
     assert tally_run(engine.run()).writes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: a customer whose name was parked at first sight, deleted in the ERP "
-        "while edited in the CRM, survives in the CRM without an ERP link and with its "
-        "conflict still open; its next change makes every run raise a pydantic "
-        "ValidationError ('name: Field required') from _Batch._view -> _before for the "
-        "unlinked side, whose base lacks the parked name"
-    ),
-)
 def test_a_survivor_whose_name_was_parked_at_first_sight_can_still_be_edited(
     world: World,
 ) -> None:
@@ -878,15 +868,6 @@ def test_a_survivor_whose_name_was_parked_at_first_sight_can_still_be_edited(
     assert world.crm.read("Account", account)["Email__c"] == "orders@acme.example"  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: a matched pair whose first write is answered 'retry' waits with the "
-        "global id the matcher assigned; when one side's record is edited before the next "
-        "run, _pull re-stages it as new under its own id, the pairing is lost, and each "
-        "record is created on the other side: the customer is duplicated in both systems"
-    ),
-)
 def test_a_matched_pair_whose_first_write_is_retried_is_not_duplicated(world: World) -> None:
     world.crm.create("Account", Name="Acme", Email__c="acme@example.com")
     party = world.erp.create(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
     select,
@@ -379,12 +380,11 @@ class Tx:
             }
             for r in rows
         ]
-        self._upsert(
-            inbox,
-            payload,
-            ["scope", "entity", "system", "native_id"],
-            ["global_id", "data", "stamp", "deleted", "new", "attempts", "note"],
-        )
+        if not payload:
+            return
+        stmt = _stage_statement(self.store.dialect)
+        for chunk in _chunks(payload, 2000):
+            self.conn.execute(stmt, list(chunk))
 
     def inbox_page(
         self, scope: str, entity: str, after: tuple[str, str] | None, limit: int
@@ -805,6 +805,35 @@ def _upsert_statement(
     stmt = dialect.insert(table)
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+    )
+
+
+@lru_cache(maxsize=4)
+def _stage_statement(dialect_name: str) -> Any:
+    """Upsert of staged rows that keeps a pending pairing.
+
+    A record staged again before its first write went through (an edit after a
+    write answered 'retry', say) arrives as *new* with its own deterministic id;
+    if the staged row it replaces was already paired by the matcher or held for
+    review, the pairing and the hold stay, so the record is not created twice.
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(inbox)
+    ex = stmt.excluded
+    keep = and_(ex.new, inbox.c.deleted.is_(False))
+    return stmt.on_conflict_do_update(
+        index_elements=["scope", "entity", "system", "native_id"],
+        set_={
+            "global_id": case((keep, inbox.c.global_id), else_=ex.global_id),
+            "new": case((keep, inbox.c.new), else_=ex.new),
+            "note": case(
+                (and_(keep, inbox.c.note.like("review:%")), inbox.c.note), else_=ex.note
+            ),
+            "data": ex.data,
+            "stamp": ex.stamp,
+            "deleted": ex.deleted,
+            "attempts": ex.attempts,
+        },
     )
 
 

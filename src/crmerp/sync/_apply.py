@@ -306,9 +306,14 @@ class _Batch:
             return None
         base = dict(group.base)
         parked = self.open_fields.get(group.gid, {})
-        for name, value in (current or {}).items():
-            if name in parked:
-                base.setdefault(name, value)
+        lacking = [name for name in parked if name not in base]
+        if lacking and current is None:
+            # The side holds nothing (deleted, or never linked): the parked field
+            # reads as it stands on a side that still holds the record.
+            current = self._surviving(side, group)
+        for name in lacking:
+            if current is not None and name in current:
+                base[name] = current[name]
         for name, (resolution, _conflict_id) in self.resolutions.get(group.gid, {}).items():
             base.setdefault(name, resolution.get("value", resolution.get("fallback")))
         forms, missing = self._readback(side, base, group.gid)
@@ -316,6 +321,24 @@ class _Batch:
             ref_entity, value = missing[0]
             raise _Wait(f"waiting for {ref_entity} {value} on {side.system}")
         return forms[0]
+
+    def _surviving(self, side: Side, group: _Group) -> Mapping[str, Any] | None:
+        """The record as another side than ``side`` holds it now (global ids), if any."""
+        for other in self.ctx.sides():
+            if other.system != side.system:
+                held = self._surviving_of(other.system, group)
+                if held is not None:
+                    return held
+        return None
+
+    def _surviving_of(self, system: str, group: _Group) -> dict[str, Any] | None:
+        """The record as ``system`` holds it now (global ids), if it holds it."""
+        row = group.rows.get(system)
+        fresh = self.current.get((system, group.gid))
+        native = json.loads(row.data) if row is not None and row.data else fresh
+        if native is None or native is _ABSENT:
+            return None
+        return self._to_global(system, native)[0]
 
     def _plan_merge(self, group: _Group) -> None:
         views = {}
@@ -486,8 +509,12 @@ class _Batch:
         ]
         edited_elsewhere = any(s.system in group.rows for s in survivors)
         policy = self.rules.deletes
+        moot = self.open_fields.get(group.gid, {}) if gone else {}
+        # A field parked between two sides is moot once one of them deleted the
+        # record: the conflict is settled and the survivor's value stands.
+        group.settle.extend(moot.values())
         if edited_elsewhere or policy is DeletePolicy.IGNORE or not survivors:
-            group.new_base = group.base if survivors else None
+            group.new_base = self._with_survivor(group, survivors, moot) if survivors else None
             group.drop_base = not survivors
             return
         target = survivors[0]
@@ -508,6 +535,17 @@ class _Batch:
             view = SideView(target.name, target.carried(self.entity), current, None)
             outcome = MergeOutcome(archived, frozenset(), (), (), (), frozenset())
             self._plan_side(group, target, view, outcome)
+
+    def _with_survivor(
+        self, group: _Group, survivors: list[Side], fields: Mapping[str, int]
+    ) -> dict[str, Any] | None:
+        """The base, with the fields it lacks among ``fields`` as the first survivor
+        holds them now."""
+        if group.base is None or not fields or all(f in group.base for f in fields):
+            return group.base
+        held = self._surviving_of(survivors[0].system, group)
+        filled = {f: held[f] for f in fields if f not in group.base and f in (held or {})}
+        return {**filled, **group.base}
 
     # --- writing and committing --------------------------------------------------------
 
