@@ -2,7 +2,19 @@
 
 from datetime import date
 
-from crmerp.match import NULL, AnyShared, DateComparator, Exact, Numeric, Similarity
+import pytest
+
+from crmerp.match import (
+    NULL,
+    AnyShared,
+    DateComparator,
+    Exact,
+    NameComparator,
+    Numeric,
+    Similarity,
+    company_name_key,
+    person_name_key,
+)
 
 
 def test_missing_values_are_null_for_every_comparator() -> None:
@@ -11,6 +23,29 @@ def test_missing_values_are_null_for_every_comparator() -> None:
     assert AnyShared()(frozenset(), frozenset({"x"})) == NULL
     assert DateComparator()(None, date(2020, 1, 1)) == NULL
     assert Numeric()(1.0, None) == NULL
+    assert NameComparator()(person_name_key(""), person_name_key("Jo Li")) == NULL
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Donald Flores", "Donal dFlores"),  # a space slipped
+        ("Ronald Giles", "RonaldGiles"),  # a space lost
+        ("Karen Anderson", "Anderson, aKren"),  # surname first, two letters swapped
+        ("Stephan Mende", "Mbnde Stephan"),  # surname first without a comma, a typo
+    ],
+)
+def test_a_person_s_name_one_slip_apart_is_one_level_below_exact(one: str, other: str) -> None:
+    assert NameComparator()(person_name_key(one), person_name_key(other)) == 1
+
+
+def test_name_levels_fall_as_the_names_part() -> None:
+    compare, key = NameComparator(), company_name_key
+    assert compare(key("Harper-Palmer Ltd"), key("HARPER PALMER LIMITED")) == 0
+    assert compare(key("Harper-Palmer"), key("Hrarper-Palmer")) == 1
+    assert compare(key("Mann, Stokes and Read"), key("Mann, Stokes and")) in (2, 3)  # cut short
+    assert compare(key("Ortega Holding"), key("Ortega")) == 3  # a word added
+    assert compare(key("Harper-Palmer"), key("Zhang Wei Trading")) == 4
 
 
 def test_similarity_levels_fall_with_the_similarity() -> None:

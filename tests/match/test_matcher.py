@@ -171,3 +171,25 @@ def test_on_a_tiny_input_a_name_alone_is_sent_to_review() -> None:
     decisions = ProbabilisticMatcher().match("customer", crm, erp)
     assert decisions.links == ()
     assert [(r.crm_id, r.erp_id) for r in decisions.reviews] == [("c1", "e1")]
+
+
+def test_a_rare_name_in_common_says_more_than_a_common_one(customers: Systems) -> None:
+    common = [Customer(id=f"s{i}", name="Schmidt GmbH") for i in range(4)]
+    crm = [*customers.crm, Customer(id="c-rare", name="Quirin Zwirnwald", kind="person"), *common]
+    erp = [*customers.erp, Customer(id="e-rare", name="Zwirnwald, Quirin", kind="person"), *common]
+    linkage = ProbabilisticMatcher().link("customer", crm, erp)
+    assert linkage is not None
+    name_weight = {(p.left, p.right): dict(p.explanation.as_pairs())["name"] for p in linkage.pairs}
+    assert name_weight[("c-rare", "e-rare")] > name_weight[("s0", "s1")] + 10
+
+
+def test_a_rare_name_alone_links_in_a_large_input_and_a_common_one_does_not(
+    customers: Systems,
+) -> None:
+    crm = [*customers.crm, Customer(id="c-rare", name="Quirin Zwirnwald", kind="person")]
+    erp = [*customers.erp, Customer(id="e-rare", name="Zwirnwald, Quirin", kind="person")]
+    crm += [Customer(id=f"c-common{i}", name="Weber GmbH") for i in range(3)]
+    erp += [Customer(id="e-common", name="WEBER G.m.b.H.")]
+    decisions = ProbabilisticMatcher().match("customer", crm, erp)
+    assert ("c-rare", "e-rare") in decisions.links
+    assert not any(e == "e-common" for _, e in decisions.links)

@@ -8,6 +8,7 @@ import pytest
 
 import crmerp.match
 from crmerp.match import (
+    company_name_key,
     email_key,
     gtin_key,
     normalize_address,
@@ -15,6 +16,7 @@ from crmerp.match import (
     normalize_person_name,
     normalize_postcode,
     normalize_street,
+    person_name_key,
     phone_key,
     sku_key,
     tax_id_key,
@@ -55,11 +57,38 @@ def test_the_legal_form_is_kept_apart_from_the_name() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("mistyped", "form"),
+    [
+        ("Bien Aktingesellschaft", "ag"),
+        ("Klein Kommanditgesellshaft", "kg"),
+        ("Saunders Limited Lilability Company", "llc"),
+        ("Seifert e.G.", "eg"),
+    ],
+)
+def test_a_written_out_legal_form_with_a_slip_is_still_a_legal_form(
+    mistyped: str, form: str
+) -> None:
+    found = normalize_company_name(mistyped)
+    assert found.legal_form == form
+    assert " " not in found.key  # only the firm's own name is left
+
+
+def test_a_short_legal_form_one_letter_off_is_part_of_the_name() -> None:
+    assert normalize_company_name("Hammond Ltf").key == "hammond ltf"
+
+
 def test_person_names_ignore_order_titles_and_accents() -> None:
     assert normalize_person_name("Dr. Hans-Jürgen Müller") == normalize_person_name(
         "MUELLER, Hans Juergen"
     )
     assert normalize_person_name("Mme Édith Piaf") == "edith piaf"
+
+
+def test_a_person_written_surname_first_reads_given_name_first() -> None:
+    assert person_name_key("Anderson, Karen").flat == person_name_key("Karen Anderson").flat
+    assert person_name_key("Anderson Karen").turned == person_name_key("Karen Anderson").flat
+    assert company_name_key("Harper-Palmer Ltd").flat == "harperpalmer"
 
 
 def test_identifiers_compare_after_formatting_is_removed() -> None:

@@ -25,6 +25,7 @@ from crmerp.match._comparators import (
 from crmerp.match._customer import (
     AddressComparator,
     EmailComparator,
+    NameComparator,
     customer_features,
     customer_spec,
 )
@@ -44,7 +45,14 @@ from crmerp.match._identifiers import (
 from crmerp.match._legal_forms import LEGAL_FORMS, split_legal_form
 from crmerp.match._linkage import Linkage, Settings, link_records
 from crmerp.match._matcher import ProbabilisticMatcher, default_specs
-from crmerp.match._names import CompanyName, normalize_company_name, normalize_person_name
+from crmerp.match._names import (
+    CompanyName,
+    NameKey,
+    company_name_key,
+    normalize_company_name,
+    normalize_person_name,
+    person_name_key,
+)
 from crmerp.match._product import SkuComparator, product_features, product_spec
 from crmerp.match._protocol import ExactKeyMatcher, MatchDecisions, Matcher, ReviewItem
 from crmerp.match._scoring import Contribution, Explanation, ScoredPair
@@ -75,6 +83,8 @@ __all__ = [
     "MatchDecisions",
     "MatchSpec",
     "Matcher",
+    "NameComparator",
+    "NameKey",
     "Numeric",
     "Override",
     "Parameters",
@@ -85,6 +95,7 @@ __all__ = [
     "Similarity",
     "SkuComparator",
     "Thresholds",
+    "company_name_key",
     "customer_features",
     "customer_spec",
     "decide",
@@ -100,6 +111,7 @@ __all__ = [
     "normalize_person_name",
     "normalize_postcode",
     "normalize_street",
+    "person_name_key",
     "phone_key",
     "product_features",
     "product_spec",

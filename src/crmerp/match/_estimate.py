@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,6 +32,7 @@ __all__ = ["Override", "Parameters", "UEstimate", "estimate", "measure_u"]
 _PSEUDO_PAIRS = 10.0
 _FLOOR = 1e-12
 _MAX_DEFAULT_PRIOR = 0.01
+_U_ROUNDS = 3
 
 
 @attrs.frozen
@@ -98,12 +99,16 @@ class UEstimate:
 
     ``exact_agreements`` counts, for comparisons whose comparator can tell, the
     pairs among all ``total_pairs`` that agree exactly; true matches are among
-    them, and are taken out once their number is estimated.
+    them, and are taken out once their number is estimated. ``sample`` counts
+    the random pairs by comparison vector: the few true matches a random sample
+    holds are taken out of it the same way, by their estimated chance of being
+    a match.
     """
 
     u: dict[str, tuple[float, ...]]
     exact_agreements: dict[str, float]
     total_pairs: int
+    sample: Mapping[tuple[int, ...], int] = attrs.field(factory=dict)
 
 
 def measure_u(
@@ -120,21 +125,30 @@ def measure_u(
     other = left if right is None else right
     same = right is None
     total = len(left) * (len(left) - 1) // 2 if same else len(left) * len(other)
-    counts = [[0.0] * len(c.levels) for c in spec.comparisons]
-    for i, j in _random_pairs(len(left), len(other), pairs, seed, same=same):
-        for k, level in enumerate(spec.compare(left[i], other[j])):
-            if level != NULL:
-                counts[k][level] += 1.0
-    u = {
-        c.name: _smoothed(counts[k], c.u, strength=_PSEUDO_PAIRS * 100)
-        for k, c in enumerate(spec.comparisons)
-    }
+    sample = Counter(
+        spec.compare(left[i], other[j])
+        for i, j in _random_pairs(len(left), len(other), pairs, seed, same=same)
+    )
     exact = {
         c.name: _exact_agreements(c, left, right)
         for c in spec.comparisons
         if hasattr(c.comparator, "exact_keys")
     }
-    return UEstimate(u, exact, total)
+    return UEstimate(_sampled_u(spec, sample.items()), exact, total, sample)
+
+
+def _sampled_u(
+    spec: MatchSpec, weighted: Iterable[tuple[tuple[int, ...], float]]
+) -> dict[str, tuple[float, ...]]:
+    counts = [[0.0] * len(c.levels) for c in spec.comparisons]
+    for pattern, weight in weighted:
+        for k, level in enumerate(pattern):
+            if level != NULL:
+                counts[k][level] += weight
+    return {
+        c.name: _smoothed(counts[k], c.u, strength=_PSEUDO_PAIRS * 100)
+        for k, c in enumerate(spec.comparisons)
+    }
 
 
 def _exact_agreements(
@@ -197,6 +211,46 @@ def estimate(
     """
     pins = _pins(spec, overrides)
     u = [measured.u[c.name] for c in spec.comparisons]
+    for _ in range(_U_ROUNDS):
+        fit = _fit(spec, patterns, measured, u, pins, default_matches, min_session_pairs)
+        share = prior if prior is not None else _clamp(fit.matches / max(measured.total_pairs, 1))
+        if prior is None and not fit.sessions:
+            # Nothing estimated: a tiny input is no haystack, so the default prior is
+            # capped, and a name alone never links.
+            share = min(share, _MAX_DEFAULT_PRIOR)
+        if not measured.sample:
+            break
+        # The random sample holds a few true matches, and at the strong levels
+        # (the same address, a near-equal name) they outnumber the coincidences
+        # u is meant to count. Count each sampled pair by its chance of being none.
+        cleaned = _sampled_u(spec, _non_match_weights(measured.sample, fit.m, fit.u, share))
+        u = [cleaned[c.name] for c in spec.comparisons]
+    names = [c.name for c in spec.comparisons]
+    return Parameters(
+        m=dict(zip(names, fit.m, strict=True)),
+        u=dict(zip(names, fit.u, strict=True)),
+        prior=share,
+        expected_matches=fit.matches,
+    )
+
+
+@attrs.frozen
+class _Fit:
+    m: list[tuple[float, ...]]
+    u: list[tuple[float, ...]]
+    matches: float
+    sessions: int
+
+
+def _fit(
+    spec: MatchSpec,
+    patterns: Mapping[tuple[int, ...], int],
+    measured: UEstimate,
+    u: Sequence[tuple[float, ...]],
+    pins: Mapping[tuple[int, int], Override],
+    default_matches: float | None,
+    min_session_pairs: int,
+) -> _Fit:
     fitted: list[list[tuple[float, ...]]] = [[] for _ in spec.comparisons]
     counts: list[tuple[int, int, float]] = []
     for k, level in _session_levels(spec):
@@ -215,18 +269,21 @@ def estimate(
     )
     matches = _matches(counts, m_all, default_matches, measured.total_pairs)
     u_all = _pinned(_corrected_u(spec, u, m_all, measured, matches), pins, "u")
-    share = prior if prior is not None else _clamp(matches / max(measured.total_pairs, 1))
-    if prior is None and not counts:
-        # Nothing estimated: a tiny input is no haystack, so the default prior is
-        # capped, and a name alone never links.
-        share = min(share, _MAX_DEFAULT_PRIOR)
-    names = [c.name for c in spec.comparisons]
-    return Parameters(
-        m=dict(zip(names, m_all, strict=True)),
-        u=dict(zip(names, u_all, strict=True)),
-        prior=share,
-        expected_matches=matches,
-    )
+    return _Fit(m_all, u_all, matches, len(counts))
+
+
+def _non_match_weights(
+    sample: Mapping[tuple[int, ...], int],
+    m: Sequence[tuple[float, ...]],
+    u: Sequence[tuple[float, ...]],
+    prior: float,
+) -> Iterator[tuple[tuple[int, ...], float]]:
+    log_prior = math.log(prior / (1.0 - prior))
+    for pattern, count in sample.items():
+        logit = log_prior + sum(
+            math.log(m[k][level] / u[k][level]) for k, level in enumerate(pattern) if level != NULL
+        )
+        yield pattern, count * (1.0 - (1.0 / (1.0 + math.exp(-logit)) if logit < 700 else 1.0))
 
 
 def _session_levels(spec: MatchSpec) -> Iterable[tuple[int, int]]:

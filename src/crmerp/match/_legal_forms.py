@@ -7,6 +7,8 @@ Each canonical code lists the ways it is written; the spellings are folded with
 
 from __future__ import annotations
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 from crmerp.match._text import fold
 
 __all__ = ["LEGAL_FORMS", "split_legal_form"]
@@ -14,6 +16,7 @@ __all__ = ["LEGAL_FORMS", "split_legal_form"]
 LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     # German-speaking countries
     "gmbh co kg": ("GmbH & Co. KG", "GmbH und Co. KG", "GmbH & Co KG"),
+    "gmbh co kgaa": ("GmbH & Co. KGaA", "GmbH und Co. KGaA"),
     "gmbh": ("GmbH", "Gesellschaft mit beschränkter Haftung", "Ges.m.b.H.", "GesmbH"),
     "ug": ("UG (haftungsbeschränkt)", "UG haftungsbeschränkt", "UG"),
     "ag": ("AG", "Aktiengesellschaft"),
@@ -21,6 +24,7 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "ohg": ("OHG", "offene Handelsgesellschaft"),
     "ek": ("e.K.", "eingetragener Kaufmann", "e.Kfm.", "e.Kfr."),
     "ev": ("e.V.", "eingetragener Verein"),
+    "eg": ("eG", "e.G.", "eingetragene Genossenschaft"),
     "kgaa": ("KGaA",),
     "gbr": ("GbR",),
     "se": ("SE", "Societas Europaea"),
@@ -75,6 +79,16 @@ _SUFFIXES = sorted(
     key=lambda item: -len(item[0]),
 )
 
+# Written-out forms are typed by hand, and mistyped: one slip ("Aktingesellschaft",
+# "Limited Lilability Company") still names the form. Short forms are left out,
+# since one letter off "KG" or "Ltd" is as likely a word of the name.
+# One slip leaves a long spelling's first two or last two letters as they were.
+_LONG_SPELLINGS: dict[str, list[tuple[str, str]]] = {}
+for _spelling, _code in _SPELLINGS:
+    if _spelling.isascii() and len(_spelling) >= 8:
+        for _end in ("<" + _spelling[:2], _spelling[-2:] + ">"):
+            _LONG_SPELLINGS.setdefault(_end, []).append((_spelling, _code))
+
 
 def split_legal_form(words: list[str]) -> tuple[list[str], str | None]:
     """Remove legal forms from folded ``words``; return the rest and the form's code.
@@ -101,13 +115,24 @@ def split_legal_form(words: list[str]) -> tuple[list[str], str | None]:
 
 def _without_form_at_end(words: list[str]) -> tuple[list[str], str] | None:
     for size in range(min(_LONGEST, len(words)), 0, -1):
-        code = _BY_TOKENS.get(tuple(words[-size:]))
+        code = _BY_TOKENS.get(tuple(words[-size:])) or _mistyped(words[-size:])
         if code is not None:
             return words[:-size], code
     last = words[-1]
     for spelling, code in _SUFFIXES:
         if last.endswith(spelling) and len(last) > len(spelling):
             return [*words[:-1], last[: -len(spelling)]], code
+    return None
+
+
+def _mistyped(words: list[str]) -> str | None:
+    tail = " ".join(words)
+    if len(tail) < 7:
+        return None
+    for end in ("<" + tail[:2], tail[-2:] + ">"):
+        for spelling, code in _LONG_SPELLINGS.get(end, ()):
+            if DamerauLevenshtein.distance(tail, spelling, score_cutoff=1) <= 1:
+                return code
     return None
 
 

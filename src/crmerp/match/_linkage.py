@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
 from crmerp.match._blocking import dedupe_candidates, link_candidates
 from crmerp.match._estimate import Override, Parameters, estimate, measure_u
+from crmerp.match._frequencies import term_frequencies
 from crmerp.match._scoring import ScoredPair, Scorer
 from crmerp.match._spec import Features, MatchSpec
 
@@ -28,6 +31,9 @@ class Settings:
     ``prior``,
     when set, fixes the chance that two random records match instead of
     estimating it; ``seed`` makes the sample, and so every result, repeatable.
+    Comparisons with term frequencies are adjusted only when the records
+    matched number at least ``term_frequency_min_records``: fewer say little
+    of how common a value is.
     """
 
     max_block_pairs: int = 400
@@ -36,6 +42,7 @@ class Settings:
     expected_overlap: float = 0.5
     prior: float | None = None
     seed: int = 0
+    term_frequency_min_records: int = 1000
 
 
 @attrs.frozen
@@ -68,6 +75,32 @@ def link_records(
     these records (see :mod:`crmerp.match._estimate`).
     """
     settings = settings or Settings()
+    with _collector_paused():
+        return _link(spec, left, right, settings, overrides, parameters)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Matching makes millions of small acyclic objects (features, keys, pairs),
+    # which reference counting frees; the cyclic collector would only walk the
+    # caller's heap again and again, doubling the run time on a large one.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _link(
+    spec: MatchSpec,
+    left: Sequence[Any],
+    right: Sequence[Any] | None,
+    settings: Settings,
+    overrides: Sequence[Override],
+    parameters: Parameters | None,
+) -> Linkage:
     left_features = [spec.features(r) for r in left]
     right_features = None if right is None else [spec.features(r) for r in right]
     left_keys = [list(spec.blocking_keys(f)) for f in left_features]
@@ -80,7 +113,13 @@ def link_records(
     compared = [(i, j, spec.compare(left_features[i], other[j])) for i, j in blocked.pairs]
     if parameters is None:
         parameters = _estimate(spec, left_features, right_features, compared, settings, overrides)
-    scorer = Scorer(spec, parameters)
+    adjustments = {
+        k: term_frequencies(c, left_features, right_features, parameters.u[c.name][0])
+        for k, c in enumerate(spec.comparisons)
+        if c.term_frequencies
+        and len(left_features) + len(right_features or ()) >= settings.term_frequency_min_records
+    }
+    scorer = Scorer(spec, parameters, adjustments)
     right_ids = [r.id for r in (left if right is None else right)]
     pairs = scorer.score(compared, [r.id for r in left], right_ids)
     return Linkage(pairs, parameters, len(blocked.pairs), blocked.oversized)

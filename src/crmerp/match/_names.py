@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import attrs
 
 from crmerp.match._legal_forms import split_legal_form
 from crmerp.match._text import fold
 
-__all__ = ["CompanyName", "normalize_company_name", "normalize_person_name"]
+__all__ = [
+    "CompanyName",
+    "NameKey",
+    "company_name_key",
+    "normalize_company_name",
+    "normalize_person_name",
+    "person_name_key",
+]
 
 # Words that carry no identity in a company name ("Smith and Sons" = "Smith & Sons").
 _FILLER = frozenset({"and", "und", "et", "y", "e", "the", "der", "die", "das", "le", "la", "les"})
@@ -64,3 +72,44 @@ def normalize_person_name(name: str) -> str:
     words = fold(name).split()
     kept = [w for w in words if w not in _TITLES] or words
     return " ".join(sorted(kept))
+
+
+class NameKey(NamedTuple):
+    """A name as matching compares it.
+
+    ``key`` is the normalised name (a company's without its legal form, a
+    person's with sorted words), equal for spellings of one name. ``flat`` is
+    the words in the order they are read, without spaces, so a lost or a stray
+    space is one slip; ``turned`` is ``flat`` with the last word first, for a
+    person's name written surname first without a comma.
+    """
+
+    key: str
+    flat: str
+    turned: str
+
+
+@lru_cache(maxsize=65536)
+def company_name_key(name: str) -> NameKey:
+    """The :class:`NameKey` of a company's name.
+
+    >>> company_name_key("Hrarper-Palmer Ltd")
+    NameKey(key='hrarper palmer', flat='hrarperpalmer', turned='hrarperpalmer')
+    """
+    key = normalize_company_name(name).key
+    flat = key.replace(" ", "")
+    return NameKey(key, flat, flat)
+
+
+@lru_cache(maxsize=65536)
+def person_name_key(name: str) -> NameKey:
+    """The :class:`NameKey` of a person's name; "Surname, Given" reads "Given Surname".
+
+    >>> person_name_key("Anderson, Karen")
+    NameKey(key='anderson karen', flat='karenanderson', turned='andersonkaren')
+    """
+    surname, comma, given = name.partition(",")
+    read = f"{given} {surname}" if comma and "," not in given else name
+    words = fold(read).split()
+    kept = [w for w in words if w not in _TITLES] or words
+    return NameKey(" ".join(sorted(kept)), "".join(kept), "".join(kept[-1:] + kept[:-1]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import attrs
@@ -60,11 +60,21 @@ def _probability(weight: float) -> float:
 
 
 class Scorer:
-    """Turns comparison vectors into explanations, computing each vector once."""
+    """Turns comparison vectors into explanations, computing each vector once.
 
-    def __init__(self, spec: MatchSpec, parameters: Parameters) -> None:
+    ``adjustments`` maps a comparison's position to the bits its exact level
+    gains or loses for a pair ``(i, j)``: its term frequency adjustment.
+    """
+
+    def __init__(
+        self,
+        spec: MatchSpec,
+        parameters: Parameters,
+        adjustments: Mapping[int, Callable[[int, int], float]] | None = None,
+    ) -> None:
         self.spec = spec
         self.parameters = parameters
+        self.adjustments = dict(adjustments or {})
         self._cache: dict[tuple[int, ...], Explanation] = {}
 
     def explain(self, pattern: tuple[int, ...]) -> Explanation:
@@ -90,7 +100,25 @@ class Scorer:
         right_ids: Sequence[str],
     ) -> list[ScoredPair]:
         """Score ``(left position, right position, vector)`` triples."""
+        if not self.adjustments:
+            return [
+                ScoredPair(left_ids[i], right_ids[j], self.explain(pattern))
+                for i, j, pattern in compared
+            ]
         return [
-            ScoredPair(left_ids[i], right_ids[j], self.explain(pattern))
+            ScoredPair(left_ids[i], right_ids[j], self._adjusted(i, j, pattern))
             for i, j, pattern in compared
         ]
+
+    def _adjusted(self, i: int, j: int, pattern: tuple[int, ...]) -> Explanation:
+        explanation = self.explain(pattern)
+        bits = {k: adjust(i, j) for k, adjust in self.adjustments.items() if pattern[k] == 0}
+        if not any(bits.values()):
+            return explanation
+        names = {self.spec.comparisons[k].name: extra for k, extra in bits.items()}
+        contributions = tuple(
+            attrs.evolve(c, weight=c.weight + names[c.comparison]) if c.comparison in names else c
+            for c in explanation.contributions
+        )
+        weight = explanation.weight + sum(bits.values())
+        return Explanation(weight, _probability(weight), contributions)

@@ -28,6 +28,9 @@ class Comparison:
     ``m`` is, per level, the chance that a true match falls in it; ``u`` the
     chance that two unrelated records do. They are where estimation starts and
     what it falls back on when there is little data; both are normalised.
+    ``term_frequencies`` adjusts the exact level's weight by how rare the
+    shared value is (see :mod:`crmerp.match._frequencies`); the comparator
+    then needs ``exact_keys``.
     """
 
     name: str
@@ -35,6 +38,7 @@ class Comparison:
     m: tuple[float, ...] = attrs.field(converter=_probabilities)
     u: tuple[float, ...] = attrs.field(converter=_probabilities)
     feature: str = ""
+    term_frequencies: bool = False
 
     def __attrs_post_init__(self) -> None:
         size = len(self.comparator.levels)
