@@ -172,3 +172,31 @@ def test_a_to_canonical_that_crashes_on_bad_data_is_reported() -> None:
         "data-error promise broken: bad customer {'full_name': 5} gave a DataError "
         "naming no field" in report.failures["bad_native_records_raise_data_errors"]
     )
+
+
+def test_a_mapping_that_wrongly_claims_to_round_trip_fails_the_round_trip_check() -> None:
+    from collections.abc import Mapping
+
+    from crmerp.adapters import EntityMapping
+    from crmerp.models import CanonicalModel
+    from tests.testing.toy_adapter import CUSTOMER
+
+    class ClaimsToRoundTrip(ToyAdapter):
+        """Keeps the first email of several, yet its mapping claims round_trips."""
+
+        mappings = {
+            "customer": EntityMapping(
+                CUSTOMER.model,
+                CUSTOMER.fields,
+                omits=CUSTOMER.omits,
+                ignore=CUSTOMER.ignore,
+                round_trips=True,
+            )
+        }
+
+    def two_emails(entity: str, n: int, refs: Mapping[str, Sequence[str]]) -> CanonicalModel:
+        record = sample_record(entity, n, refs)
+        return record.model_copy(update={"emails": [f"a{n}@example.com", f"b{n}@example.com"]})
+
+    with pytest.raises(AssertionError, match=r"round-trip promise broken: .*round_trips=True"):
+        AdapterConformance().test_round_trip(adapter=ClaimsToRoundTrip(), make_canonical=two_emails)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from crmerp._errors import StateCorrupt, StateMissing, StateVersionError, UsageError
 from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
@@ -63,7 +63,9 @@ def _engine(url: str, *, create: bool) -> Engine:
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
         else:
-            engine = create_engine(url, poolclass=NullPool)
+            # One connection kept open: opening a file and setting its pragmas per
+            # transaction cost more than the transaction's own work.
+            engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith(("postgresql://", "postgresql+psycopg://")):

@@ -472,10 +472,16 @@ class _Batch:
         return linked[1] if linked else None
 
     def _may_create(self, group: _Group, side: Side) -> bool:
-        origins = [s for s in self.ctx.sides() if s.system in group.rows or s.system in group.links]
-        if ENGINE_SYSTEM in group.rows and not origins:
-            return True
-        return any(self.rules.may_create(o.name) for o in origins if o is not side)
+        other = self.ctx.other(side)
+        if other.system in group.rows or other.system in group.links:
+            return self.rules.may_create(other.name)
+        # A record derived by the engine (an order from an accepted quote) that
+        # neither system holds yet.
+        return (
+            ENGINE_SYSTEM in group.rows
+            and side.system not in group.rows
+            and side.system not in group.links
+        )
 
     def _readback(
         self, side: Side, data: Mapping[str, Any] | None, gid: str, native_id: str | None = None
@@ -492,8 +498,11 @@ class _Batch:
             return None, missing
         model = self.model.model_validate({**native, "id": gid})
         payload = side.adapter.to_native(self.entity, model)
-        back = side.adapter.to_canonical(self.entity, NativeRecord(native_id or gid, payload))
-        native_form = project(back, side.carried(self.entity))
+        if side.adapter.mapping(self.entity).round_trips:
+            native_form = project(model, carried)
+        else:
+            back = side.adapter.to_canonical(self.entity, NativeRecord(native_id or gid, payload))
+            native_form = project(back, carried)
         global_form, _missing = self._to_global(side.system, native_form)
         return (global_form, native_form, payload), []
 
@@ -543,8 +552,8 @@ class _Batch:
         holds them now."""
         if group.base is None or not fields or all(f in group.base for f in fields):
             return group.base
-        held = self._surviving_of(survivors[0].system, group)
-        filled = {f: held[f] for f in fields if f not in group.base and f in (held or {})}
+        held = self._surviving_of(survivors[0].system, group) or {}
+        filled = {f: held[f] for f in fields if f not in group.base and f in held}
         return {**filled, **group.base}
 
     # --- writing and committing --------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 from crmerp.models import ENTITY_MODELS, CanonicalModel, Reference
 
@@ -32,12 +35,24 @@ def deterministic_id(scope: str, entity: str, system: str, native_id: str) -> st
 def project(model: CanonicalModel, carried: frozenset[str]) -> dict[str, Any]:
     """The JSON form of the fields a system carries: no id, no ``updated_at``, and no
     derived field (totals follow from the lines, so only the lines are merged)."""
-    return model.model_dump(mode="json", include=set(carried - _SKIP - model.derived_fields))
+    return model.model_dump(mode="json", include=_projected(type(model), carried))
+
+
+@functools.lru_cache(maxsize=256)
+def _projected(model: type[CanonicalModel], carried: frozenset[str]) -> set[str]:
+    return set(carried - _SKIP - model.derived_fields)
 
 
 def dumps(data: Mapping[str, Any]) -> str:
-    """Canonical JSON text: sorted keys, no spaces; equal data gives equal text."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON text: sorted keys, no spaces; equal data gives equal text.
+
+    orjson writes it (several times faster); what orjson refuses (integers beyond
+    64 bits, lone surrogates) is written by the standard library in the same form.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def fingerprint(text: str) -> str:

@@ -95,12 +95,8 @@ def merge(
     ``parked`` the fields with an open conflict from an earlier run."""
     if base is None and not resolved and not parked:
         only = _only_side(crm, erp)
-        if only is not None and all(
-            rules.field(f).direction.allows_from(only.name) for f in only.carried
-        ):
-            # A record one side has and the other never saw: it is taken as it is.
-            assert only.current is not None
-            return MergeOutcome(dict(only.current), frozenset(), (), (), (), frozenset())
+        if only is not None:
+            return _first_sight(only, rules)
     agreed = dict(base or {})
     sides = {"crm": crm, "erp": erp}
     state = _Acc()
@@ -115,6 +111,18 @@ def merge(
         tuple(state.rejected),
         frozenset(state.settled),
     )
+
+
+def _first_sight(only: SideView, rules: EntityRules) -> MergeOutcome:
+    """A record one side has and the other never saw: taken as it is, but for the
+    fields whose direction does not let them flow from that side."""
+    assert only.current is not None
+    barred = [f for f in only.carried if not rules.field(f).direction.allows_from(only.name)]
+    if not barred:
+        return MergeOutcome(dict(only.current), frozenset(), (), (), (), frozenset())
+    result = {k: v for k, v in only.current.items() if k not in barred}
+    rejected = tuple((only.name, f) for f in sorted(barred) if not _empty(only.current.get(f)))
+    return MergeOutcome(result, frozenset(), (), (), rejected, frozenset())
 
 
 def _only_side(crm: SideView, erp: SideView) -> SideView | None:

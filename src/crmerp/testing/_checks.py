@@ -99,6 +99,19 @@ def _same_as_sent(adapter: Adapter, item: Written, record: NativeRecord, how: st
             f"{where} field {key!r} was written as {item.payload.get(key)!r} "
             f"and reads back as {again.get(key)!r}",
         )
+    mapping = adapter.mapping(item.entity)
+    if mapping.round_trips:
+        sent = item.record.model_dump(mode="json", include=set(mapping.carried))
+        back = adapter.to_canonical(item.entity, record).model_dump(
+            mode="json", include=set(mapping.carried)
+        )
+        for key in sorted(mapping.carried - {"id", "updated_at"}):
+            require(
+                sent.get(key) == back.get(key),
+                "round-trip",
+                f"{where}: the {item.entity} mapping declares round_trips=True, but "
+                f"{key!r} was sent as {sent.get(key)!r} and reads back as {back.get(key)!r}",
+            )
 
 
 def check_native_fields_are_mapped(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) -> None:

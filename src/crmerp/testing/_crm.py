@@ -11,11 +11,11 @@ Deleted records stay as tombstones (``IsDeleted``), as in the recycle bin.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from crmerp.testing._copy import copy_value
 from crmerp.testing._schema import TableSchema
 from crmerp.testing._system import FakeSystem, _Row
 
@@ -205,4 +205,5 @@ def _stamp(when: datetime) -> str:
 
 
 def _copy(values: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(values)
+    copied: dict[str, Any] = copy_value(values)
+    return copied

@@ -96,6 +96,7 @@ PRODUCT = EntityMapping(
     ],
     omits={"gtin"},
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 _ENTRY = RecordMapping(
@@ -120,6 +121,7 @@ PRICE_LIST = EntityMapping(
         field("active", "IsActive", default=True),
     ],
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 _LINE = RecordMapping(
@@ -167,6 +169,7 @@ QUOTE = EntityMapping(
     ],
     omits={"payment_terms", "issued_on", *_TOTALS},
     ignore={*_SYSTEM, "Name"},
+    round_trips=True,
 )
 
 ORDER = EntityMapping(
@@ -192,6 +195,7 @@ ORDER = EntityMapping(
     ],
     omits={"payment_terms", *_TOTALS},
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 INVOICE = EntityMapping(
@@ -213,6 +217,7 @@ INVOICE = EntityMapping(
     ],
     omits=_TOTALS,
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 CRM_MAPPINGS: dict[str, EntityMapping] = {

@@ -12,7 +12,6 @@ rows simply vanish unless ``reports_deletes`` is set.
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterable
 from datetime import datetime
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from crmerp._errors import DataError
 from crmerp.models import LineItem, Money, Quote
 from crmerp.testing._clock import FakeClock
+from crmerp.testing._copy import copy_value
 from crmerp.testing._schema import TableSchema, WriteRefused
 from crmerp.testing._system import FakeSystem, _Row
 
@@ -146,7 +146,7 @@ class FakeERP(FakeSystem[int]):
     def _present(self, table: str, row: _Row) -> dict[str, Any]:
         return {
             "id": int(row.key),
-            **copy.deepcopy(row.values),
+            **copy_value(row.values),
             "create_date": _stamp(row.created),
             "write_date": _stamp(row.stamp),
         }

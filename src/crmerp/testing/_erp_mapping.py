@@ -97,6 +97,7 @@ CUSTOMER = EntityMapping(
         field("active", default=True),
     ],
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 PRODUCT = EntityMapping(
@@ -117,6 +118,7 @@ PRODUCT = EntityMapping(
         field("active", default=True),
     ],
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 _PRICE_LINE = RecordMapping(
@@ -141,6 +143,7 @@ PRICE_LIST = EntityMapping(
         field("active", default=True),
     ],
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 _LINE = RecordMapping(
@@ -196,6 +199,7 @@ QUOTE = EntityMapping(
         day("valid_until", "validity_date"),
     ),
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 ORDER = EntityMapping(
@@ -211,6 +215,7 @@ ORDER = EntityMapping(
         day("ordered_on", "sale_date"),
     ),
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 INVOICE = EntityMapping(
@@ -227,6 +232,7 @@ INVOICE = EntityMapping(
         day("due_on", "due_date"),
     ),
     ignore=_SYSTEM,
+    round_trips=True,
 )
 
 ERP_MAPPINGS: dict[str, EntityMapping] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -130,6 +131,7 @@ def _check_code(table: str, path: str, value: Any, allowed: frozenset[Any]) -> N
         )
 
 
+@functools.lru_cache(maxsize=256)
 def _has_bool(allowed: frozenset[Any]) -> bool:
     return any(isinstance(code, bool) for code in allowed)
 

@@ -7,7 +7,6 @@ sequence only grows; the stamp is whatever the clock says, skewed or not.
 
 from __future__ import annotations
 
-import copy
 import os
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ import attrs
 
 from crmerp._errors import StateCorrupt, UsageError
 from crmerp.testing._clock import FakeClock
+from crmerp.testing._copy import copy_value
 from crmerp.testing._persist import dump_json, load_json
 from crmerp.testing._schema import TableSchema, WriteRefused
 
@@ -137,7 +137,7 @@ class FakeSystem(Generic[IdT]):
         self, table: str, values: Mapping[str, Any], *, id: IdT | str | None = None
     ) -> IdT:
         """Put ``values`` in as given, without any check: for making bad data on purpose."""
-        data = copy.deepcopy(dict(values))
+        data = copy_value(dict(values))
         if id is None:
             key = self._issue_key(table)
         else:
@@ -217,7 +217,7 @@ class FakeSystem(Generic[IdT]):
 
     def apply_create(self, table: str, values: Mapping[str, Any]) -> str:
         """Checked create; returns the new row's key or raises :class:`WriteRefused`."""
-        data = self._checked(table, copy.deepcopy(dict(values)), key=None)
+        data = self._checked(table, copy_value(dict(values)), key=None)
         key = self._issue_key(table)
         self._put(table, key, data, deleted=False)
         return key
@@ -226,7 +226,7 @@ class FakeSystem(Generic[IdT]):
         """Checked update of a live row's fields; :class:`WriteRefused` if it is not there."""
         if not self.is_live(table, key):
             raise WriteRefused(f"record {key!r} not found", table=table, system=self.name)
-        merged = {**self._table(table).rows[key].values, **copy.deepcopy(dict(values))}
+        merged = {**self._table(table).rows[key].values, **copy_value(dict(values))}
         self._put(table, key, self._checked(table, merged, key=key), deleted=False)
 
     def apply_delete(self, table: str, key: str) -> bool:
