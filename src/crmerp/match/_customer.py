@@ -115,6 +115,22 @@ class AddressComparator:
     street_threshold: float = 0.9
     levels: tuple[str, ...] = ("same", "same street", "same postcode", "same city", "different")
 
+    def exact_keys(self, value: tuple[AddressKey, ...]) -> set[tuple[str, ...]]:
+        """Street start and number, with postcode and with city: a pair at "same" shares one.
+
+        Lets u of "same" be counted rather than sampled.
+        """
+        keys = set()
+        for a in value:
+            if a.number and a.street:
+                street = a.street[:3]
+                keys.update((place, street, a.number) for place in (a.postcode, a.city) if place)
+        return keys
+
+    def level_keys(self, value: tuple[AddressKey, ...]) -> dict[int, set[Any]]:
+        """Keys of "same" and of "same postcode" (the postcode, shared also by most at "same")."""
+        return {0: self.exact_keys(value), 2: {a.postcode for a in value if a.postcode}}
+
     def __call__(self, a: tuple[AddressKey, ...], b: tuple[AddressKey, ...], /) -> int:
         """The level of the closest addresses of ``a`` and ``b``."""
         if not a or not b:

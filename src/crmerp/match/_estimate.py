@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -33,6 +33,7 @@ _PSEUDO_PAIRS = 10.0
 _FLOOR = 1e-12
 _MAX_DEFAULT_PRIOR = 0.01
 _U_ROUNDS = 3
+_MAX_COUNTED_PAIRS = 2_000_000
 
 
 @attrs.frozen
@@ -102,13 +103,17 @@ class UEstimate:
     them, and are taken out once their number is estimated. ``sample`` counts
     the random pairs by comparison vector: the few true matches a random sample
     holds are taken out of it the same way, by their estimated chance of being
-    a match.
+    a match. ``coincidences`` holds, when two systems are linked, for each
+    level a comparator has keys for, the pairs within each system that agree
+    at that level and the pairs there are: within one system, agreement is
+    coincidence.
     """
 
     u: dict[str, tuple[float, ...]]
     exact_agreements: dict[str, float]
     total_pairs: int
     sample: Mapping[tuple[int, ...], int] = attrs.field(factory=dict)
+    coincidences: dict[str, dict[int, tuple[float, float]]] = attrs.field(factory=dict)
 
 
 def measure_u(
@@ -134,7 +139,49 @@ def measure_u(
         for c in spec.comparisons
         if hasattr(c.comparator, "exact_keys")
     }
-    return UEstimate(_sampled_u(spec, sample.items()), exact, total, sample)
+    coincidences = {}
+    if right is not None:
+        coincidences = {
+            c.name: _coincidences(c, left, right)
+            for c in spec.comparisons
+            if hasattr(c.comparator, "exact_keys")
+        }
+    return UEstimate(_sampled_u(spec, sample.items()), exact, total, sample, coincidences)
+
+
+def _level_keys(comparison: Comparison, value: Any) -> Mapping[int, Collection[Hashable]]:
+    comparator = comparison.comparator
+    if hasattr(comparator, "level_keys"):
+        found: Mapping[int, Collection[Hashable]] = comparator.level_keys(value)
+        return found
+    return {0: comparator.exact_keys(value)}  # type: ignore[attr-defined]
+
+
+def _coincidences(
+    comparison: Comparison, left: Sequence[Features], right: Sequence[Features]
+) -> dict[int, tuple[float, float]]:
+    # Each system on its own holds each customer once, so two of its records that
+    # agree do so by chance: the share of such pairs is u, untouched by true
+    # matches. Duplicates within a system only make it larger, which is safe.
+    found: dict[int, tuple[float, float]] = {}
+    for records in (left, right):
+        keyed: dict[int, list[Collection[Hashable]]] = {}
+        for record in records:
+            for level, keys in _level_keys(comparison, record[comparison.feature]).items():
+                keyed.setdefault(level, []).append(keys)
+        pairs = len(records) * (len(records) - 1) / 2
+        for level, keys in keyed.items():
+            agreeing, total = found.get(level, (0.0, 0.0))
+            found[level] = (agreeing + _pairs_agreeing(keys), total + pairs)
+    return found
+
+
+def _pairs_agreeing(keys: Sequence[Collection[Hashable]]) -> float:
+    counts = Counter(k for found in keys for k in found)
+    total = sum(n * (n - 1) // 2 for n in counts.values())
+    if total > _MAX_COUNTED_PAIRS or all(len(found) <= 1 for found in keys):
+        return float(total)
+    return float(len(_pairs_sharing_a_key([list(keys)])))
 
 
 def _sampled_u(
@@ -155,15 +202,35 @@ def _exact_agreements(
     comparison: Comparison, left: Sequence[Features], right: Sequence[Features] | None
 ) -> float:
     keys = comparison.comparator.exact_keys  # type: ignore[attr-defined]
-
-    def tally(records: Sequence[Features]) -> Counter[Hashable]:
-        return Counter(k for r in records for k in keys(r[comparison.feature]))
-
-    left_counts = tally(left)
+    sides = [[keys(r[comparison.feature]) for r in left]]
+    if right is not None:
+        sides.append([keys(r[comparison.feature]) for r in right])
+    counts = [Counter(k for found in side for k in found) for side in sides]
     if right is None:
-        return sum(n * (n - 1) / 2 for n in left_counts.values())
-    right_counts = tally(right)
-    return float(sum(n * right_counts[k] for k, n in left_counts.items() if k in right_counts))
+        total = sum(n * (n - 1) // 2 for n in counts[0].values())
+    else:
+        total = sum(n * counts[1][k] for k, n in counts[0].items() if k in counts[1])
+    several = any(len(found) > 1 for side in sides for found in side)
+    if not several or total > _MAX_COUNTED_PAIRS:
+        return float(total)  # one key per record, or too many pairs to list: count
+    # Records with several keys (two addresses, two phones) may share more than
+    # one with the same partner: list the pairs so each is counted once.
+    return float(len(_pairs_sharing_a_key(sides)))
+
+
+def _pairs_sharing_a_key(sides: list[list[Any]]) -> set[tuple[int, int]]:
+    index: dict[Hashable, tuple[list[int], list[int]]] = {}
+    for side, found in enumerate(sides):
+        for position, record_keys in enumerate(found):
+            for key in record_keys:
+                index.setdefault(key, ([], []))[side].append(position)
+    pairs: set[tuple[int, int]] = set()
+    for lefts, rights in index.values():
+        if len(sides) == 1:
+            pairs.update((i, j) for i in lefts for j in lefts if i < j)
+        else:
+            pairs.update((i, j) for i in lefts for j in rights)
+    return pairs
 
 
 def _random_pairs(n: int, m: int, wanted: int, seed: int, *, same: bool) -> list[tuple[int, int]]:
@@ -319,20 +386,40 @@ def _corrected_u(
     matches: float,
 ) -> list[tuple[float, ...]]:
     result = []
-    strength = _PSEUDO_PAIRS * 100
     for k, c in enumerate(spec.comparisons):
+        counted = dict(measured.coincidences.get(c.name, {}))
         agreements = measured.exact_agreements.get(c.name)
-        if agreements is None:
-            result.append(u[k])
-            continue
-        # At least 1% of exact agreements are taken as coincidences, so one shared
-        # identifier never outweighs everything else; few pairs lean on the start.
-        chance = max(agreements - matches * m[k][0], 0.01 * agreements)
-        others = max(measured.total_pairs - matches, 0.0)
-        exact = (chance + strength * c.u[0]) / (others + strength)
-        rest = sum(u[k][1:]) or 1.0
-        result.append((exact, *(p / rest * (1.0 - exact) for p in u[k][1:])))
+        if agreements is not None:
+            # At least 1% of exact agreements are taken as coincidences, so one shared
+            # identifier never outweighs everything else.
+            chance = max(agreements - matches * m[k][0], 0.01 * agreements)
+            others = max(measured.total_pairs - matches, 0.0)
+            within = counted.get(0)
+            if within is None or _share(within) < _share((chance, others)):
+                counted[0] = (chance, others)
+        result.append(_counted_u(c, u[k], counted) if counted else u[k])
     return result
+
+
+def _share(counted: tuple[float, float]) -> float:
+    return counted[0] / counted[1] if counted[1] else 1.0
+
+
+def _counted_u(
+    comparison: Comparison, sampled: tuple[float, ...], counted: Mapping[int, tuple[float, float]]
+) -> tuple[float, ...]:
+    # A level's key is shared by the pairs at that level and by some at stronger
+    # ones: what stronger keyed levels took is taken off. Levels without keys
+    # share the rest as the sample found.
+    strength = _PSEUDO_PAIRS * 100
+    fixed: dict[int, float] = {}
+    for level in sorted(counted):
+        agreeing, pairs = counted[level]
+        share = (agreeing + strength * comparison.u[level]) / (pairs + strength)
+        fixed[level] = max(share - sum(fixed.values()), share / 2, _FLOOR)
+    rest = sum(p for level, p in enumerate(sampled) if level not in fixed) or 1.0
+    left = 1.0 - sum(fixed.values())
+    return tuple(fixed.get(level, p / rest * left) for level, p in enumerate(sampled))
 
 
 def _em(

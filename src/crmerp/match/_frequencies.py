@@ -41,9 +41,16 @@ class TermFrequencies:
     values: Counter[Hashable]
     words: Counter[str]
     records: int
+    _known: dict[Hashable, float] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def u(self, value: Hashable) -> float:
         """The chance that a record picked at random holds ``value``."""
+        found = self._known.get(value)
+        if found is None:
+            found = self._known[value] = self._u(value)
+        return found
+
+    def _u(self, value: Hashable) -> float:
         share = 1.0
         for word in set(str(value).split()):
             # The pair compared holds the word twice: leave it out, but count one,
@@ -77,7 +84,7 @@ class ValueWeights:
         shared = self.left[i] & self.right[j]
         if not shared:
             return 0.0
-        rarest = min(self.frequencies.u(value) for value in shared)
+        rarest = min(map(self.frequencies.u, shared))
         return math.log2(self.average_u / rarest)
 
 

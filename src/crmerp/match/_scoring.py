@@ -112,13 +112,18 @@ class Scorer:
 
     def _adjusted(self, i: int, j: int, pattern: tuple[int, ...]) -> Explanation:
         explanation = self.explain(pattern)
-        bits = {k: adjust(i, j) for k, adjust in self.adjustments.items() if pattern[k] == 0}
-        if not any(bits.values()):
+        extra: dict[str, float] | None = None
+        for k, adjust in self.adjustments.items():
+            if pattern[k] == 0 and (bits := adjust(i, j)):
+                extra = extra or {}
+                extra[self.spec.comparisons[k].name] = bits
+        if extra is None:
             return explanation
-        names = {self.spec.comparisons[k].name: extra for k, extra in bits.items()}
         contributions = tuple(
-            attrs.evolve(c, weight=c.weight + names[c.comparison]) if c.comparison in names else c
+            Contribution(c.comparison, c.level, c.weight + extra[c.comparison])
+            if c.comparison in extra
+            else c
             for c in explanation.contributions
         )
-        weight = explanation.weight + sum(bits.values())
+        weight = explanation.weight + sum(extra.values())
         return Explanation(weight, _probability(weight), contributions)
