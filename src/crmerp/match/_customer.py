@@ -120,7 +120,7 @@ class AddressComparator:
 
         Lets u of "same" be counted rather than sampled.
         """
-        keys = set()
+        keys: set[tuple[str, ...]] = set()
         for a in value:
             if a.number and a.street:
                 street = a.street[:3]

@@ -170,9 +170,9 @@ def _coincidences(
             for level, keys in _level_keys(comparison, record[comparison.feature]).items():
                 keyed.setdefault(level, []).append(keys)
         pairs = len(records) * (len(records) - 1) / 2
-        for level, keys in keyed.items():
+        for level, per_record in keyed.items():
             agreeing, total = found.get(level, (0.0, 0.0))
-            found[level] = (agreeing + _pairs_agreeing(keys), total + pairs)
+            found[level] = (agreeing + _pairs_agreeing(per_record), total + pairs)
     return found
 
 
