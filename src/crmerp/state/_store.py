@@ -717,8 +717,9 @@ class Tx:
         """Append field-level changes: entity, global_id, field, old, new, origin, rule."""
         if rows:
             now = _now()
-            self.conn.execute(
-                audit.insert(), [{"scope": scope, "run_id": run_id, "at": now, **r} for r in rows]
+            self._many(
+                _audit_statement(),
+                [{"scope": scope, "run_id": run_id, "at": now, **r} for r in rows],
             )
 
     def audit_trail(self, scope: str, global_id: str | None = None) -> list[dict[str, Any]]:
@@ -830,6 +831,12 @@ def _upsert_statement(
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
     )
+
+
+@lru_cache(maxsize=1)
+def _audit_statement() -> Any:
+    columns = ("scope", "run_id", "at", "entity", "global_id", "field", "old", "new", "origin")
+    return audit.insert().values({c: bindparam(c) for c in (*columns, "rule")})
 
 
 @lru_cache(maxsize=1)
