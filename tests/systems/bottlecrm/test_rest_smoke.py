@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from crmerp.adapters.bottlecrm._rest import (
+from crmerp.adapters.bottlecrm._client import BottleCRMClient
+from crmerp.adapters.bottlecrm._errors import (
     BottleCRMAuthError,
-    BottleCRMClient,
     BottleCRMHTTPError,
     BottleCRMNotFound,
     BottleCRMRateLimited,

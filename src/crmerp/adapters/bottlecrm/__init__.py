@@ -12,9 +12,9 @@ REST client under it. Its errors are members of crmerp's error tree. See
 
 from crmerp.adapters._registry import register_adapter
 from crmerp.adapters.bottlecrm._adapter import BottleCRMAdapter
-from crmerp.adapters.bottlecrm._rest import (
+from crmerp.adapters.bottlecrm._client import BottleCRMClient
+from crmerp.adapters.bottlecrm._errors import (
     BottleCRMAuthError,
-    BottleCRMClient,
     BottleCRMConflict,
     BottleCRMError,
     BottleCRMHTTPError,

@@ -16,17 +16,14 @@ from crmerp.adapters import (
     WriteOp,
     WriteResult,
 )
+from crmerp.adapters.bottlecrm._client import BottleCRMClient
+from crmerp.adapters.bottlecrm._errors import BottleCRMAuthError, BottleCRMServerError
 from crmerp.adapters.bottlecrm._mappings import ACCEPTED_CURRENCIES, MAPPINGS
 from crmerp.adapters.bottlecrm._reads import (
     REFERENCE_KEY,
     ReferenceIndex,
     Snapshot,
     SnapshotReader,
-)
-from crmerp.adapters.bottlecrm._rest import (
-    BottleCRMAuthError,
-    BottleCRMClient,
-    BottleCRMServerError,
 )
 from crmerp.adapters.bottlecrm._writes import Writers
 

@@ -21,7 +21,9 @@ from typing import Any
 import attrs
 
 from crmerp.adapters import NativeRecord, global_id_of, parse_datetime
-from crmerp.adapters.bottlecrm._rest import BottleCRMClient, BottleCRMNotFound, JSONObject
+from crmerp.adapters.bottlecrm._client import BottleCRMClient
+from crmerp.adapters.bottlecrm._errors import BottleCRMNotFound
+from crmerp.adapters.bottlecrm._records import JSONObject
 
 __all__ = [
     "REFERENCE_KEY",

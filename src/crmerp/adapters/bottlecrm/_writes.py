@@ -18,6 +18,8 @@ from typing import Any
 
 from crmerp._errors import DataError
 from crmerp.adapters import WriteKind, WriteOp, WriteResult, global_id_of
+from crmerp.adapters.bottlecrm._client import BottleCRMClient
+from crmerp.adapters.bottlecrm._errors import BottleCRMNotFound
 from crmerp.adapters.bottlecrm._mappings import (
     ACCEPTED_CURRENCIES,
     CENT,
@@ -30,7 +32,7 @@ from crmerp.adapters.bottlecrm._reads import (
     ReferenceIndex,
     SnapshotReader,
 )
-from crmerp.adapters.bottlecrm._rest import BottleCRMClient, BottleCRMNotFound, JSONObject
+from crmerp.adapters.bottlecrm._records import JSONObject
 from crmerp.models import Invoice, to_decimal
 
 __all__ = ["Refused", "Writers"]
