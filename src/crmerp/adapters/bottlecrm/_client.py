@@ -44,11 +44,7 @@ JSON numbers are decoded as :class:`~decimal.Decimal`, never ``float``.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import uuid
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
@@ -58,6 +54,14 @@ from crmerp.adapters.bottlecrm._errors import (
     BottleCRMProtocolError,
     BottleCRMTransportError,
     http_error,
+)
+from crmerp.adapters.bottlecrm._json import (
+    as_int,
+    as_list,
+    as_object,
+    counted_list,
+    decode,
+    encode,
 )
 from crmerp.adapters.bottlecrm._records import (
     AccountRecord,
@@ -156,7 +160,7 @@ class BottleCRMClient:
         content: bytes | None = None
         headers: dict[str, str] = {}
         if json_body is not None:
-            content = json.dumps(json_body, default=_json_default).encode()
+            content = encode(json_body)
             headers["Content-Type"] = "application/json"
         try:
             response = self._http.request(
@@ -170,7 +174,7 @@ class BottleCRMClient:
             raise BottleCRMTransportError(
                 f"{method} {url}: {exc.__class__.__name__}: {exc}", method=method, url=url
             ) from exc
-        body = _decode(response)
+        body = decode(response)
         if response.is_success:
             if isinstance(body, str):
                 raise BottleCRMProtocolError(
@@ -190,17 +194,17 @@ class BottleCRMClient:
 
     def _get_object(self, path: str, *, params: Params | None = None) -> JSONObject:
         body = self.request("GET", path, params=params)
-        return _as_object(body, what="the body", method="GET", url=self._url(path))
+        return as_object(body, what="the body", method="GET", url=self._url(path))
 
     def _get_list(self, path: str, key: str, *, params: Params | None = None) -> list[JSONObject]:
         """The list under ``key`` of a GET answer."""
         body = self._get_object(path, params=params)
-        return _as_list(body.get(key), what=f"'{key}'", method="GET", url=self._url(path))
+        return as_list(body.get(key), what=f"'{key}'", method="GET", url=self._url(path))
 
     def _member(self, body: Any, key: str, *, method: str, path: str) -> JSONObject:
         url = self._url(path)
-        outer = _as_object(body, what="the body", method=method, url=url)
-        return _as_object(outer.get(key), what=f"'{key}'", method=method, url=url)
+        outer = as_object(body, what="the body", method=method, url=url)
+        return as_object(outer.get(key), what=f"'{key}'", method=method, url=url)
 
     def _get_member(self, path: str, key: str) -> JSONObject:
         """The record a detail read wraps under ``key``."""
@@ -215,7 +219,7 @@ class BottleCRMClient:
 
     def _created_id(self, body: Any, *, path: str) -> str:
         url = self._url(path)
-        outer = _as_object(body, what="the body", method="POST", url=url)
+        outer = as_object(body, what="the body", method="POST", url=url)
         new_id = outer.get("id")
         if not isinstance(new_id, str):
             raise BottleCRMProtocolError(
@@ -265,8 +269,8 @@ class BottleCRMClient:
         size, query = self._page_query(offset, limit, params)
         body = self._get_object(path, params=query)
         url = self._url(path)
-        items = _as_list(body.get(items_key), what=f"'{items_key}'", method="GET", url=url)
-        total = _int(body.get(count_key), what=f"'{count_key}'", method="GET", url=url)
+        items = as_list(body.get(items_key), what=f"'{items_key}'", method="GET", url=url)
+        total = as_int(body.get(count_key), what=f"'{count_key}'", method="GET", url=url)
         return Page(items=items, total=total, offset=offset, limit=size)
 
     def _iterate(
@@ -305,14 +309,14 @@ class BottleCRMClient:
         path = "/api/accounts/"
         body = self._get_object(path, params=query)
         url = self._url(path)
-        active = _as_object(
+        active = as_object(
             body.get("active_accounts"), what="'active_accounts'", method="GET", url=url
         )
-        closed = _as_object(
+        closed = as_object(
             body.get("closed_accounts"), what="'closed_accounts'", method="GET", url=url
         )
-        open_items, open_total = _counted_list(active, "open_accounts", url=url)
-        closed_items, closed_total = _counted_list(closed, "close_accounts", url=url)
+        open_items, open_total = counted_list(active, "open_accounts", url=url)
+        closed_items, closed_total = counted_list(closed, "close_accounts", url=url)
         return Page(
             items=cast(list[AccountRecord], open_items + closed_items),
             total=max(open_total, closed_total),
@@ -616,7 +620,7 @@ class BottleCRMClient:
         """All lines of an invoice (a bare JSON list)."""
         path = f"/api/invoices/{invoice_id}/line-items/"
         body = self.request("GET", path)
-        items = _as_list(body, what="the body", method="GET", url=self._url(path))
+        items = as_list(body, what="the body", method="GET", url=self._url(path))
         return cast(list[InvoiceLineItemRecord], items)
 
     # =========================================================== custom fields
@@ -655,64 +659,5 @@ class BottleCRMClient:
         )
         return cast(
             CustomFieldDefinition,
-            _as_object(body, what="the body", method="POST", url=self._url(path)),
+            as_object(body, what="the body", method="POST", url=self._url(path)),
         )
-
-
-# --------------------------------------------------------------------- helpers
-
-
-def _json_default(value: Any) -> Any:
-    """Encode what ``json`` cannot: decimals and UUIDs as strings, dates ISO."""
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, _dt.date | _dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def _decode(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        # Decimal, never float: amounts must stay exact end to end.
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        return response.text
-
-
-def _counted_list(outer: JSONObject, key: str, *, url: str) -> tuple[list[JSONObject], int]:
-    """The list under ``key`` and its count under ``<key>_count``."""
-    items = _as_list(outer.get(key), what=f"'{key}'", method="GET", url=url)
-    count_key = f"{key}_count"
-    return items, _int(outer.get(count_key), what=f"'{count_key}'", method="GET", url=url)
-
-
-def _as_object(value: Any, *, what: str, method: str, url: str) -> JSONObject:
-    if not isinstance(value, dict):
-        raise BottleCRMProtocolError(
-            f"{method} {url}: expected {what} to be a JSON object, got {type(value).__name__}",
-            method=method,
-            url=url,
-            body=value,
-        )
-    return cast(JSONObject, value)
-
-
-def _as_list(value: Any, *, what: str, method: str, url: str) -> list[JSONObject]:
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise BottleCRMProtocolError(
-            f"{method} {url}: expected {what} to be a list of objects",
-            method=method,
-            url=url,
-            body=value,
-        )
-    return cast(list[JSONObject], value)
-
-
-def _int(value: Any, *, what: str, method: str, url: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BottleCRMProtocolError(
-            f"{method} {url}: expected {what} to be an integer", method=method, url=url, body=value
-        )
-    return value
