@@ -8,24 +8,15 @@ session running both gets one server of each kind per fixture definition.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
+from tests.systems._live import load_by_path
+
 
 def _load(system: str) -> ModuleType:
-    name = f"tests_systems_{system}_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
     path = Path(__file__).with_name(system) / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_by_path(f"tests_systems_{system}_conftest", path)
 
 
 def _is_fixture(value: object) -> bool:

@@ -9,44 +9,19 @@ which case it fails. The first run on a machine builds the server venv (about
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
 
 from crmerp.adapters.bottlecrm import BottleCRMAdapter
+from tests.systems._live import load_server_module, unavailable
 
 if TYPE_CHECKING:
     from tests_systems_bottlecrm_server import BottleCRMServer
 
 
-def _load_server_module() -> ModuleType:
-    # Loaded by path under a unique name: other systems have a ``_server.py`` too,
-    # and a plain ``import _server`` would return whichever was imported first.
-    name = "tests_systems_bottlecrm_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_server.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_server = _load_server_module()
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CRMERP_REQUIRE_LIVE") == "1":
-        pytest.fail(f"CRMERP_REQUIRE_LIVE=1 but BottleCRM cannot run: {reason}", pytrace=False)
-    pytest.skip(f"BottleCRM server not available: {reason}")
+_server = load_server_module("bottlecrm")
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +35,7 @@ def bottlecrm_server() -> Iterator[BottleCRMServer]:
     try:
         running = _server.start_server()
     except _server.BottleCRMUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable("BottleCRM", str(exc))
     try:
         yield running.server
     finally:

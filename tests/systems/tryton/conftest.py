@@ -6,39 +6,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.systems._live import load_server_module, unavailable
 
-def _load_server_module() -> ModuleType:
-    # Loaded by path under a unique name: other systems have a ``_server.py`` too,
-    # and a plain ``import _server`` would return whichever was imported first.
-    name = "tests_systems_tryton_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_server.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_server = _load_server_module()
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CRMERP_REQUIRE_LIVE") == "1":
-        pytest.fail(f"CRMERP_REQUIRE_LIVE=1 but Tryton cannot run: {reason}", pytrace=False)
-    pytest.skip(f"Tryton server not available: {reason}")
+_server = load_server_module("tryton")
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +23,7 @@ def tryton_template() -> Any:
     try:
         versions = _server.probe()
     except _server.TrytonUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable("Tryton", str(exc))
     return _server.ensure_template(versions)
 
 
