@@ -496,3 +496,27 @@ def test_amounts_too_large_to_compute_are_quarantined(
     assert entry.field.startswith("lines")
     assert world.crm.read("Order", good) is not None
     assert len(world.erp.find("sale.sale")) == 1 + (side == "erp")
+
+
+def test_a_record_gone_bad_on_one_side_is_not_overwritten_by_the_other(world: World) -> None:
+    """A linked customer whose ERP record stops validating while the CRM edits it: the
+    CRM's change is not written blind over the bad record, which is quarantined; once
+    somebody repairs it, the CRM's edit goes through."""
+    account = world.crm.create("Account", Name="Acme GmbH", Email__c="sales@acme.example")
+    engine = world.engine()
+    tally_run(engine.run())
+    (party,) = world.erp.find("party.party")
+    broken = {**party, "bp_category": 7}  # a code the mapping does not know
+    world.erp.store_raw("party.party", broken, id=party["id"])
+    world.crm.edit("Account", account, Payment_Terms__c="net 60")
+    report = tally_run(engine.run())
+    assert report.stopped is None
+    assert world.erp.read("party.party", party["id"])["bp_category"] == 7  # type: ignore[index]
+    bad = [q for q in engine.quarantined() if q.native_id == str(party["id"])]
+    assert bad and bad[0].system == "fake-erp" and "bp_category" in bad[0].reason
+    world.erp.edit("party.party", party["id"], bp_category=2)  # repaired by a person
+    engine.retry_quarantined()
+    tally_run(engine.run())
+    tally_run(engine.run())
+    assert world.erp.read("party.party", party["id"])["payment_term"] == "net 60"  # type: ignore[index]
+    assert tally_run(engine.run()).writes == 0

@@ -159,11 +159,21 @@ class _Batch:
             found = {r.id: r for r in records}
             for native_id, group in wanted.items():
                 record = found.get(native_id)
-                self.current[(side.system, group.gid)] = (
-                    self._canonical(side, record) if record is not None else None
-                )
                 if record is None:
+                    self.current[(side.system, group.gid)] = None
                     group.drop_links.append((side.system, native_id))
+                    continue
+                try:
+                    self.current[(side.system, group.gid)] = self._canonical(side, record)
+                except DataError as exc:
+                    # The side holds the record, but in a form that does not validate:
+                    # merging past it would overwrite whatever a user did there, so
+                    # the record is quarantined and the change waits for it.
+                    group.dangling = _Dangling(
+                        side.system, native_id, exc.field or "", f"{side.system}: {exc}"
+                    )
+                    group.defer = f"{FAILED_NOTE} {group.dangling.reason}"
+                    group.done = False
 
     def _fetch_side(self, side: Side, ids: list[str]) -> list[NativeRecord]:
         def call() -> list[NativeRecord]:
@@ -172,11 +182,8 @@ class _Batch:
         result: list[NativeRecord] = self.ctx.call(f"fetch {side.system} {self.entity}", call)
         return result
 
-    def _canonical(self, side: Side, record: NativeRecord) -> dict[str, Any] | None:
-        try:
-            model = side.adapter.to_canonical(self.entity, record)
-        except DataError:
-            return None
+    def _canonical(self, side: Side, record: NativeRecord) -> dict[str, Any]:
+        model = side.adapter.to_canonical(self.entity, record)
         return project(model, side.carried(self.entity))
 
     def _load_refs(self, groups: list[_Group]) -> None:
@@ -233,6 +240,8 @@ class _Batch:
     # --- planning one group ----------------------------------------------------------
 
     def _plan(self, group: _Group) -> None:
+        if group.dangling is not None:
+            return  # set aside while fetching
         try:
             if any(row.deleted for row in group.rows.values()):
                 self._plan_delete(group)
@@ -607,7 +616,15 @@ class _Batch:
             found = {r.id: r for r in self._fetch_side(side, list(expected))}
             for native_id, (group, expect) in expected.items():
                 record = found.get(native_id)
-                current = self._canonical(side, record) if record is not None else None
+                try:
+                    current = self._canonical(side, record) if record is not None else None
+                except DataError as exc:
+                    group.done = False
+                    group.dangling = _Dangling(
+                        side.system, native_id, exc.field or "", f"{side.system}: {exc}"
+                    )
+                    group.defer = f"{FAILED_NOTE} {group.dangling.reason}"
+                    continue
                 # What the engine itself last wrote there (a write of an earlier pass
                 # whose group had to wait) is not somebody else's edit.
                 own = group.links.get(side.system, (None, None))[1]
@@ -875,7 +892,8 @@ class _Wait(Exception):
 
 
 class _Dangling(Exception):
-    """A record refers to a parent its own system does not have."""
+    """A record to set aside: it refers to a parent its own system does not have,
+    or it does not validate when fetched fresh."""
 
     def __init__(self, system: str, native_id: str, field: str, reason: str) -> None:
         super().__init__(reason)

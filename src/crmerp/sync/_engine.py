@@ -325,6 +325,16 @@ class SyncEngine:
         """Failed writes keep their staged rows with a note; clear it. Bad reads are
         re-read: their cursor is rewound to the start (the engine skips unchanged)."""
         for item in items:
+            # Changes that waited for this record (the other side's edit of a
+            # record that would not validate here) go back in line too.
+            tx.conn.execute(
+                _clear_note_sql(exact=True),
+                {
+                    "scope": self.scope,
+                    "entity": item.entity,
+                    "prefix": f"{FAILED_NOTE} {item.reason}",
+                },
+            )
             if item.reason.startswith("write refused"):
                 tx.conn.execute(
                     _clear_note_sql(),
@@ -377,10 +387,10 @@ def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:
     return ctx.call(f"find {side.system} {entity}", call).get(reference)
 
 
-def _clear_note_sql() -> Any:
+def _clear_note_sql(*, exact: bool = False) -> Any:
     from sqlalchemy import text
 
     return text(
         "UPDATE crmerp_inbox SET note = NULL WHERE scope = :scope AND entity = :entity "
-        "AND note LIKE :prefix"
+        + ("AND note = :prefix" if exact else "AND note LIKE :prefix")
     )
