@@ -60,9 +60,7 @@ class GeneratedCRM(Adapter):
     """``count`` customers, made on demand; the change feed's cursor is a number."""
 
     system = "fake-crm"
-    mappings: ClassVar[dict[str, EntityMapping]] = {
-        "customer": FakeCRMAdapter.mappings["customer"]
-    }
+    mappings: ClassVar[dict[str, EntityMapping]] = {"customer": FakeCRMAdapter.mappings["customer"]}
 
     def __init__(self, count: int, page_size: int = 1000) -> None:
         self.count = count
@@ -96,9 +94,7 @@ class CountingERP(Adapter):
     """Takes every create and forgets it: an ERP whose storage is not measured."""
 
     system = "fake-erp"
-    mappings: ClassVar[dict[str, EntityMapping]] = {
-        "customer": FakeERPAdapter.mappings["customer"]
-    }
+    mappings: ClassVar[dict[str, EntityMapping]] = {"customer": FakeERPAdapter.mappings["customer"]}
 
     def __init__(self) -> None:
         self.created = 0

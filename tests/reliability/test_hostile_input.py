@@ -512,8 +512,9 @@ def test_a_record_gone_bad_on_one_side_is_not_overwritten_by_the_other(world: Wo
     report = tally_run(engine.run())
     assert report.stopped is None
     assert world.erp.read("party.party", party["id"])["bp_category"] == 7  # type: ignore[index]
-    bad = [q for q in engine.quarantined() if q.native_id == str(party["id"])]
-    assert bad and bad[0].system == "fake-erp" and "bp_category" in bad[0].reason
+    (bad,) = [q for q in engine.quarantined() if q.native_id == str(party["id"])]
+    assert bad.system == "fake-erp"
+    assert "bp_category" in bad.reason
     world.erp.edit("party.party", party["id"], bp_category=2)  # repaired by a person
     engine.retry_quarantined()
     tally_run(engine.run())
