@@ -28,6 +28,7 @@ _UNIT_WORDS = frozenset(
 _NUMBER = re.compile(r"^\d+[a-z]?$|^\d+[a-z]?(?:/\d+[a-z]?)$")
 _POSTCODE_IN_TEXT = re.compile(r"\b(\d{4,6}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 @attrs.frozen
@@ -109,5 +110,9 @@ def normalize_address(
             postcode = found.group(1)
             city = city[: found.start()] + city[found.end() :]
     name, number = normalize_street(street)
-    city_key = "".join(c for c in fold(city) if not c.isdigit()).strip()
+    city_key = fold(city)
+    if city_key.isascii():
+        city_key = city_key.translate(_NO_DIGITS).strip()
+    else:
+        city_key = "".join(c for c in city_key if not c.isdigit()).strip()
     return AddressKey(name, number, normalize_postcode(postcode), city_key, country or "")

@@ -116,16 +116,15 @@ class AddressComparator:
     levels: tuple[str, ...] = ("same", "same street", "same postcode", "same city", "different")
 
     def exact_keys(self, value: tuple[AddressKey, ...]) -> set[tuple[str, ...]]:
-        """Street start and number, with postcode and with city: a pair at "same" shares one.
+        """Postcode (or city), street start and number: most pairs at "same" share one.
 
         Lets u of "same" be counted rather than sampled.
         """
-        keys: set[tuple[str, ...]] = set()
-        for a in value:
-            if a.number and a.street:
-                street = a.street[:3]
-                keys.update((place, street, a.number) for place in (a.postcode, a.city) if place)
-        return keys
+        return {
+            (a.postcode or a.city, a.street[:3], a.number)
+            for a in value
+            if a.number and a.street and (a.postcode or a.city)
+        }
 
     def level_keys(self, value: tuple[AddressKey, ...]) -> dict[int, set[Any]]:
         """Keys of "same" and of "same postcode" (the postcode, shared also by most at "same")."""
@@ -199,12 +198,12 @@ def customer_blocking_keys(features: Features) -> Iterator[str]:
     yield from (f"e:{a}" for a in addresses)
     yield from (f"d:{d}" for d in domains)
     yield from (f"p:{p}" for p in features["phones"])
+    yield from (f"c:{c}" for c in features["contacts"])
     words = sorted(name.split())
     if name:
-        yield f"n:{name}"
         yield f"w:{' '.join(words)}"
         yield f"w3:{' '.join(w[:3] for w in words)}"
-        # Common names make oversized blocks; these split them again.
+        # Common names make oversized blocks; the legal form splits them again.
         yield f"nl:{name}:{features['legal_form']}"
     first = name.split()[0] if name else ""
     for address in features["address"]:
@@ -212,12 +211,8 @@ def customer_blocking_keys(features: Features) -> Iterator[str]:
             yield f"a:{address.postcode}:{address.number}"
         if address.postcode and address.street:
             yield f"b:{address.postcode}:{address.street[:4]}"
-        if address.street and address.number:
-            yield f"s:{address.street[:6]}:{address.number}:{address.city[:3]}"
         if first:
             yield f"f:{first}:{address.postcode or address.city}"
-        if name:
-            yield f"np:{name}:{address.postcode[:2]}:{address.city[:2]}"
 
 
 def customer_spec() -> MatchSpec:

@@ -134,54 +134,56 @@ def measure_u(
         spec.compare(left[i], other[j])
         for i, j in _random_pairs(len(left), len(other), pairs, seed, same=same)
     )
-    exact = {
-        c.name: _exact_agreements(c, left, right)
-        for c in spec.comparisons
-        if hasattr(c.comparator, "exact_keys")
-    }
-    coincidences = {}
-    if right is not None:
+    keyed = [c for c in spec.comparisons if hasattr(c.comparator, "exact_keys")]
+    if right is None:
+        exact = {c.name: _agreements_within(c, left) for c in keyed}
+        coincidences = {}
+    else:
+        counted = {c.name: (_counters(c, left), _counters(c, right)) for c in keyed}
+        exact = {name: _agreements_across(*sides) for name, sides in counted.items()}
         coincidences = {
-            c.name: _coincidences(c, left, right)
-            for c in spec.comparisons
-            if hasattr(c.comparator, "exact_keys")
+            name: _coincidences(sides, (len(left), len(right))) for name, sides in counted.items()
         }
     return UEstimate(_sampled_u(spec, sample.items()), exact, total, sample, coincidences)
 
 
-def _level_keys(comparison: Comparison, value: Any) -> Mapping[int, Collection[Hashable]]:
-    comparator = comparison.comparator
-    if hasattr(comparator, "level_keys"):
-        found: Mapping[int, Collection[Hashable]] = comparator.level_keys(value)
-        return found
-    return {0: comparator.exact_keys(value)}  # type: ignore[attr-defined]
+def _counters(comparison: Comparison, records: Sequence[Features]) -> dict[int, Counter[Hashable]]:
+    comparator, feature = comparison.comparator, comparison.feature
+    if not hasattr(comparator, "level_keys"):
+        keys = comparator.exact_keys  # type: ignore[attr-defined]
+        return {0: Counter(k for r in records for k in keys(r[feature]))}
+    keyed: dict[int, list[Hashable]] = {}
+    for record in records:
+        for level, found in comparator.level_keys(record[feature]).items():
+            keyed.setdefault(level, []).extend(found)
+    return {level: Counter(found) for level, found in keyed.items()}
+
+
+def _agreements_across(
+    left: Mapping[int, Counter[Hashable]], right: Mapping[int, Counter[Hashable]]
+) -> float:
+    # A pair sharing two keys (two addresses, two phones) counts twice: this
+    # count only bounds u from below, where more is the safe side.
+    lefts, rights = left.get(0, Counter()), right.get(0, Counter())
+    return float(sum(n * rights[k] for k, n in lefts.items() if k in rights))
 
 
 def _coincidences(
-    comparison: Comparison, left: Sequence[Features], right: Sequence[Features]
+    sides: tuple[Mapping[int, Counter[Hashable]], ...], sizes: tuple[int, ...]
 ) -> dict[int, tuple[float, float]]:
     # Each system on its own holds each customer once, so two of its records that
     # agree do so by chance: the share of such pairs is u, untouched by true
-    # matches. Duplicates within a system only make it larger, which is safe.
-    found: dict[int, tuple[float, float]] = {}
-    for records in (left, right):
-        keyed: dict[int, list[Collection[Hashable]]] = {}
-        for record in records:
-            for level, keys in _level_keys(comparison, record[comparison.feature]).items():
-                keyed.setdefault(level, []).append(keys)
-        pairs = len(records) * (len(records) - 1) / 2
-        for level, per_record in keyed.items():
-            agreeing, total = found.get(level, (0.0, 0.0))
-            found[level] = (agreeing + _pairs_agreeing(per_record), total + pairs)
-    return found
-
-
-def _pairs_agreeing(keys: Sequence[Collection[Hashable]]) -> float:
-    counts = Counter(k for found in keys for k in found)
-    total = sum(n * (n - 1) // 2 for n in counts.values())
-    if total > _MAX_COUNTED_PAIRS or all(len(found) <= 1 for found in keys):
-        return float(total)
-    return float(len(_pairs_sharing_a_key([list(keys)])))
+    # matches. Duplicates within a system, or a pair sharing two keys, only make
+    # it larger, which is safe.
+    pairs = float(sum(n * (n - 1) // 2 for n in sizes))
+    levels = {level for side in sides for level in side}
+    return {
+        level: (
+            float(sum(n * (n - 1) // 2 for side in sides for n in side.get(level, {}).values())),
+            pairs,
+        )
+        for level in levels
+    }
 
 
 def _sampled_u(
@@ -198,39 +200,25 @@ def _sampled_u(
     }
 
 
-def _exact_agreements(
-    comparison: Comparison, left: Sequence[Features], right: Sequence[Features] | None
-) -> float:
+def _agreements_within(comparison: Comparison, records: Sequence[Features]) -> float:
     keys = comparison.comparator.exact_keys  # type: ignore[attr-defined]
-    sides = [[keys(r[comparison.feature]) for r in left]]
-    if right is not None:
-        sides.append([keys(r[comparison.feature]) for r in right])
-    counts = [Counter(k for found in side for k in found) for side in sides]
-    if right is None:
-        total = sum(n * (n - 1) // 2 for n in counts[0].values())
-    else:
-        total = sum(n * counts[1][k] for k, n in counts[0].items() if k in counts[1])
-    several = any(len(found) > 1 for side in sides for found in side)
-    if not several or total > _MAX_COUNTED_PAIRS:
+    found = [keys(r[comparison.feature]) for r in records]
+    counts = Counter(k for record_keys in found for k in record_keys)
+    total = sum(n * (n - 1) // 2 for n in counts.values())
+    if total > _MAX_COUNTED_PAIRS or all(len(record_keys) <= 1 for record_keys in found):
         return float(total)  # one key per record, or too many pairs to list: count
     # Records with several keys (two addresses, two phones) may share more than
-    # one with the same partner: list the pairs so each is counted once.
-    return float(len(_pairs_sharing_a_key(sides)))
+    # one with the same partner: list the pairs so each is counted once, as true
+    # matches, counted once, are taken out of this number.
+    return float(len(_pairs_sharing_a_key(found)))
 
 
-def _pairs_sharing_a_key(sides: list[list[Any]]) -> set[tuple[int, int]]:
-    index: dict[Hashable, tuple[list[int], list[int]]] = {}
-    for side, found in enumerate(sides):
-        for position, record_keys in enumerate(found):
-            for key in record_keys:
-                index.setdefault(key, ([], []))[side].append(position)
-    pairs: set[tuple[int, int]] = set()
-    for lefts, rights in index.values():
-        if len(sides) == 1:
-            pairs.update((i, j) for i in lefts for j in lefts if i < j)
-        else:
-            pairs.update((i, j) for i in lefts for j in rights)
-    return pairs
+def _pairs_sharing_a_key(found: Sequence[Collection[Hashable]]) -> set[tuple[int, int]]:
+    index: dict[Hashable, list[int]] = {}
+    for position, record_keys in enumerate(found):
+        for key in record_keys:
+            index.setdefault(key, []).append(position)
+    return {(i, j) for block in index.values() for i in block for j in block if i < j}
 
 
 def _random_pairs(n: int, m: int, wanted: int, seed: int, *, same: bool) -> list[tuple[int, int]]:
@@ -391,8 +379,11 @@ def _corrected_u(
         agreements = measured.exact_agreements.get(c.name)
         if agreements is not None:
             # At least 1% of exact agreements are taken as coincidences, so one shared
-            # identifier never outweighs everything else.
-            chance = max(agreements - matches * m[k][0], 0.01 * agreements)
+            # identifier never outweighs everything else. Deduplicating, the rest
+            # of the agreements are what the estimated matches leave.
+            chance = 0.01 * agreements
+            if not counted:
+                chance = max(agreements - matches * m[k][0], chance)
             others = max(measured.total_pairs - matches, 0.0)
             within = counted.get(0)
             if within is None or _share(within) < _share((chance, others)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
@@ -14,6 +15,10 @@ _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "�
 # Dots inside abbreviations join their letters ("S.A." -> "sa"); apostrophes vanish.
 _JOINING = re.compile("[.'`\u2019\u00b4]")
 _SEPARATORS = re.compile(r"[^\w]+|_")
+# The same for plain ASCII, in one pass.
+_ASCII = {ord(c): " " for c in string.punctuation + string.whitespace} | {
+    ord(c): None for c in ".'`"
+}
 
 
 @lru_cache(maxsize=65536)
@@ -25,10 +30,11 @@ def fold(text: str) -> str:
     >>> fold("  Müller & Söhne G.m.b.H. ")
     'mueller soehne gmbh'
     """
-    lowered = text.casefold().translate(_SPELLED_OUT).replace("&", " ")
-    if not lowered.isascii():
-        decomposed = unicodedata.normalize("NFKD", lowered)
-        lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = text.casefold().translate(_SPELLED_OUT)
+    if lowered.isascii():
+        return " ".join(lowered.translate(_ASCII).split())
+    decomposed = unicodedata.normalize("NFKD", lowered.replace("&", " "))
+    lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_SEPARATORS.sub(" ", _JOINING.sub("", lowered)).split())
 
 
