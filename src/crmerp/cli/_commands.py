@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,7 +16,6 @@ from crmerp.cli._config import Config, load_config
 from crmerp.cli._exit import ExitCode, outcome
 from crmerp.cli._labels import record_labels
 from crmerp.cli._output import Output
-from crmerp.cli._progress import RunProgress
 from crmerp.cli._render import (
     conflict_detail,
     conflict_payload,
@@ -25,8 +26,11 @@ from crmerp.cli._render import (
     report_view,
     status_view,
 )
-from crmerp.cli._session import open_engine, open_state_for
-from crmerp.sync import SyncEngine, SyncReport
+
+# The engine, the state and the adapters are imported when a command runs (see
+# _open_engine), not here: building the app and showing --help must stay cheap.
+if TYPE_CHECKING:
+    from crmerp.sync import SyncEngine, SyncReport
 
 __all__ = [
     "ConfigOption",
@@ -82,6 +86,15 @@ def _loaded(out: Output, path: Path | None) -> Config:
     return config
 
 
+def _open_engine(
+    config: Config, *, progress: Callable[[str, str, int], None] | None = None
+) -> AbstractContextManager[SyncEngine]:
+    """:func:`~crmerp.cli._session.open_engine`, imported only when a command runs."""
+    from crmerp.cli._session import open_engine
+
+    return open_engine(config, progress=progress)
+
+
 def _scope_code(engine: SyncEngine) -> tuple[int, int, ExitCode]:
     conflicts = len(engine.conflicts())
     quarantined = len(engine.quarantined())
@@ -132,6 +145,8 @@ def init(
     vanished must stop a sync, not start it over. So a new state is made here,
     on purpose. Running init on an existing state only checks it.
     """
+    from crmerp.cli._session import open_state_for
+
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
@@ -158,7 +173,7 @@ def plan(
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             report = engine.plan(entity or None)
             conflicts, quarantined, _ = _scope_code(engine)
         conflicts += report.conflicts_parked
@@ -195,12 +210,14 @@ def sync(
     Exit code: 0 clean, 3 when conflicts are open, 4 when records are
     quarantined (3 wins over 4), 1 on failure.
     """
+    from crmerp.cli._progress import RunProgress
+
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
         with (
             RunProgress(out.err, enabled=progress and not as_json) as bars,
-            open_engine(loaded, progress=bars) as engine,
+            _open_engine(loaded, progress=bars) as engine,
         ):
             report = engine.reconcile(entity or None) if reconcile else engine.run(entity or None)
             conflicts, quarantined, code = _scope_code(engine)
@@ -227,7 +244,7 @@ def status(
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             state = engine.status()
         code = outcome(state["conflicts"], state["quarantined"])
         out.show(status_view(state, loaded.shown(), out))
@@ -253,7 +270,7 @@ def conflicts_list(
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             found = engine.conflicts(None if every else "open")
             open_count = len(engine.conflicts())
             labels = record_labels(engine, found) if not as_json else {}
@@ -276,7 +293,7 @@ def conflicts_show(
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             found = {c.id: c for c in engine.conflicts(None)}
             if conflict_id not in found:
                 out.fail(f"no conflict {conflict_id}; see `crmerp conflicts list --all`")
@@ -329,7 +346,7 @@ def conflicts_resolve(
         out.fail("give exactly one of --pick or --value", ExitCode.USAGE)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             if value is not None:
                 engine.resolve(conflict_id, value=_value(value))
             else:
@@ -361,7 +378,7 @@ def quarantine_list(
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             items = engine.quarantined()
         out.show(quarantine_table(items, out))
         if items:
@@ -388,7 +405,7 @@ def quarantine_retry(
         out.fail("give quarantine ids or --all", ExitCode.USAGE)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_engine(loaded) as engine:
+        with _open_engine(loaded) as engine:
             count = engine.retry_quarantined(None if every else ids)
         out.show(
             f"{count} record(s) put back in line. Run `{out.command('sync')}` to try them again."

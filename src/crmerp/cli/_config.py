@@ -39,14 +39,18 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from crmerp._errors import ConfigError, UsageError
-from crmerp.adapters import Adapter, adapter_class, available_adapters
 from crmerp.cli._locate import TomlLocator
-from crmerp.sync import Rules
+
+# The adapters and the rules are imported where a config is loaded or used, not
+# here: `crmerp --help` imports this module and must not pay for the library.
+if TYPE_CHECKING:
+    from crmerp.adapters import Adapter
+    from crmerp.sync import Rules
 
 __all__ = ["CONFIG_ENV", "CONFIG_FILE", "MASK", "Config", "SystemConfig", "load_config"]
 
@@ -124,6 +128,8 @@ class Config:
 
     def build_adapter(self, role: str) -> Adapter:
         """Create the adapter of side ``role`` (``"crm"`` or ``"erp"``) from its settings."""
+        from crmerp.adapters import adapter_class
+
         side = self.crm if role == "crm" else self.erp
         try:
             cls = adapter_class(side.adapter)
@@ -271,6 +277,8 @@ class _Loader:
         return url
 
     def _system(self, role: str, body: Mapping[str, Any]) -> SystemConfig:
+        from crmerp.adapters import available_adapters
+
         name = body.get("adapter")
         if not isinstance(name, str) or not name:
             raise self.error(
@@ -315,6 +323,8 @@ class _Loader:
         return _rules_file(file), file
 
     def _inline_rules(self, body: Mapping[str, Any]) -> Rules:
+        from crmerp.sync import Rules
+
         try:
             return Rules.from_dict(body)
         except ConfigError as exc:
@@ -371,6 +381,8 @@ class _Loader:
 
 def _rules_file(file: Path) -> Rules:
     """Rules from their own file; errors re-pointed with the precise key locator."""
+    from crmerp.sync import Rules
+
     text = file.read_text(encoding="utf-8")
     try:
         return Rules.from_toml_text(text, path=str(file))

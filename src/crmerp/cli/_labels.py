@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crmerp._errors import CrmErpError
-from crmerp.adapters import Adapter
-from crmerp.models import CanonicalModel
-from crmerp.state import ConflictRecord
-from crmerp.sync import SyncEngine
+
+if TYPE_CHECKING:
+    from crmerp.adapters import Adapter
+    from crmerp.models import CanonicalModel
+    from crmerp.state import ConflictRecord
+    from crmerp.sync import SyncEngine
 
 __all__ = ["label_of", "record_labels"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -12,8 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from crmerp.cli._output import Output
-from crmerp.state import ConflictRecord, QuarantineRecord
-from crmerp.sync import EntityReport, SyncReport
+
+if TYPE_CHECKING:
+    from crmerp.state import ConflictRecord, QuarantineRecord
+    from crmerp.sync import EntityReport, SyncReport
 
 __all__ = [
     "ENTITY_LABELS",
