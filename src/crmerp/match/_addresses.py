@@ -81,7 +81,7 @@ def normalize_street(street: str) -> tuple[str, str]:
             continue
         if word in _UNIT_WORDS:
             skip_next = True
-        elif _NUMBER.match(word):
+        elif word[0].isdigit() and _NUMBER.match(word):
             number = number or word
         else:
             name.append(_street_word(word))

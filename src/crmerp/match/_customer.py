@@ -55,27 +55,37 @@ class NameComparator:
 
     def __call__(self, a: NameKey | None, b: NameKey | None, /) -> int:
         """The level of ``a`` against ``b``."""
-        if not a or not b or not a.key or not b.key:
+        if not a or not b:
             return NULL
-        if a.key == b.key:
+        key_a, flat_a, _ = a
+        key_b, flat_b, turned_b = b
+        if not key_a or not key_b:
+            return NULL
+        if key_a == key_b:
             return 0
-        distance, similarity = DamerauLevenshtein.distance, JaroWinkler.normalized_similarity
-        slips = distance(a.flat, b.flat, score_cutoff=2)
-        best = similarity(a.flat, b.flat, score_cutoff=0.85)
-        if b.turned != b.flat:
-            slips = min(slips, distance(a.flat, b.turned, score_cutoff=2))
-            best = max(best, similarity(a.flat, b.turned, score_cutoff=0.85))
-        shorter = min(len(a.flat), len(b.flat))
+        slips = _distance(flat_a, flat_b, score_cutoff=2)
+        best = _similarity(flat_a, flat_b, score_cutoff=0.85)
+        if turned_b != flat_b:
+            slips = min(slips, _distance(flat_a, turned_b, score_cutoff=2))
+            best = max(best, _similarity(flat_a, turned_b, score_cutoff=0.85))
+        shorter = min(len(flat_a), len(flat_b))
         if slips <= 1 and shorter >= 5:
             return 1
         if (slips <= 2 and shorter >= 8) or best >= 0.93:
             return 2
-        if best >= 0.85 or _words_within(a.key, b.key):
+        if best >= 0.85 or _words_within(key_a, key_b):
             return 3
         return 4
 
 
+_distance = DamerauLevenshtein.distance
+_similarity = JaroWinkler.normalized_similarity
+
+
 def _words_within(a: str, b: str) -> bool:
+    # Cheap first: either name's first word must be found in the other.
+    if a.partition(" ")[0] not in b and b.partition(" ")[0] not in a:
+        return False
     words_a, words_b = set(a.split()), set(b.split())
     return words_a <= words_b or words_b <= words_a
 
@@ -134,6 +144,8 @@ class AddressComparator:
         """The level of the closest addresses of ``a`` and ``b``."""
         if not a or not b:
             return NULL
+        if len(a) == 1 and len(b) == 1:
+            return self._pair(a[0], b[0])
         return min(self._pair(x, y) for x in a for y in b)
 
     def _pair(self, a: AddressKey, b: AddressKey) -> int:

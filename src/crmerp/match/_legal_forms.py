@@ -73,6 +73,7 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
 _SPELLINGS = [(fold(v), code) for code, spellings in LEGAL_FORMS.items() for v in spellings]
 _BY_TOKENS: dict[tuple[str, ...], str] = {tuple(v.split()): code for v, code in _SPELLINGS}
 _LONGEST = max(len(key) for key in _BY_TOKENS)
+_LAST_WORDS = frozenset(key[-1] for key in _BY_TOKENS)
 # Chinese and Japanese names are written without spaces: their forms are suffixes.
 _SUFFIXES = sorted(
     ((v, code) for v, code in _SPELLINGS if not v.isascii() and " " not in v),
@@ -81,13 +82,20 @@ _SUFFIXES = sorted(
 
 # Written-out forms are typed by hand, and mistyped: one slip ("Aktingesellschaft",
 # "Limited Lilability Company") still names the form. Short forms are left out,
-# since one letter off "KG" or "Ltd" is as likely a word of the name.
-# One slip leaves a long spelling's first two or last two letters as they were.
+# since one letter off "KG" or "Ltd" is as likely a word of the name. One slip
+# leaves a long spelling's first two or last two letters as they were, which
+# finds the few spellings worth comparing.
 _LONG_SPELLINGS: dict[str, list[tuple[str, str]]] = {}
 for _spelling, _code in _SPELLINGS:
     if _spelling.isascii() and len(_spelling) >= 8:
         for _end in ("<" + _spelling[:2], _spelling[-2:] + ">"):
             _LONG_SPELLINGS.setdefault(_end, []).append((_spelling, _code))
+_LONG_LENGTHS = frozenset(
+    size
+    for v, _ in _SPELLINGS
+    if v.isascii() and len(v) >= 8
+    for size in range(len(v) - 1, len(v) + 2)
+)
 
 
 def split_legal_form(words: list[str]) -> tuple[list[str], str | None]:
@@ -114,11 +122,19 @@ def split_legal_form(words: list[str]) -> tuple[list[str], str | None]:
 
 
 def _without_form_at_end(words: list[str]) -> tuple[list[str], str] | None:
-    for size in range(min(_LONGEST, len(words)), 0, -1):
-        code = _BY_TOKENS.get(tuple(words[-size:])) or _mistyped(words[-size:])
+    known_end = words[-1] in _LAST_WORDS
+    longest = min(_LONGEST, len(words))
+    length = sum(len(w) for w in words[-longest:]) + longest - 1
+    for size in range(longest, 0, -1):
+        code = _BY_TOKENS.get(tuple(words[-size:])) if known_end else None
+        if code is None and length in _LONG_LENGTHS:
+            code = _mistyped(words[-size:])
+        length -= len(words[-size]) + 1
         if code is not None:
             return words[:-size], code
     last = words[-1]
+    if last.isascii():
+        return None
     for spelling, code in _SUFFIXES:
         if last.endswith(spelling) and len(last) > len(spelling):
             return [*words[:-1], last[: -len(spelling)]], code
@@ -126,9 +142,15 @@ def _without_form_at_end(words: list[str]) -> tuple[list[str], str] | None:
 
 
 def _mistyped(words: list[str]) -> str | None:
-    tail = " ".join(words)
-    if len(tail) < 7:
+    first, last = words[0], words[-1]
+    if (
+        len(first) > 1
+        and len(last) > 1
+        and "<" + first[:2] not in _LONG_SPELLINGS
+        and last[-2:] + ">" not in _LONG_SPELLINGS
+    ):
         return None
+    tail = " ".join(words)
     for end in ("<" + tail[:2], tail[-2:] + ">"):
         for spelling, code in _LONG_SPELLINGS.get(end, ()):
             if DamerauLevenshtein.distance(tail, spelling, score_cutoff=1) <= 1:
@@ -139,6 +161,8 @@ def _mistyped(words: list[str]) -> str | None:
 def _without_form_at_start(words: list[str]) -> tuple[list[str], str | None]:
     # Japanese puts 株式会社 before the name as often as after it.
     first = words[0] if words else ""
+    if first.isascii():
+        return words, None
     for spelling, code in _SUFFIXES:
         if first.startswith(spelling) and len(first) > len(spelling):
             return [first[len(spelling) :], *words[1:]], code

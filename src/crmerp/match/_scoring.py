@@ -76,6 +76,7 @@ class Scorer:
         self.parameters = parameters
         self.adjustments = dict(adjustments or {})
         self._cache: dict[tuple[int, ...], Explanation] = {}
+        self._adjusted_cache: dict[tuple[object, ...], Explanation] = {}
 
     def explain(self, pattern: tuple[int, ...]) -> Explanation:
         """The explanation of one comparison vector."""
@@ -119,11 +120,16 @@ class Scorer:
                 extra[self.spec.comparisons[k].name] = bits
         if extra is None:
             return explanation
-        contributions = tuple(
-            Contribution(c.comparison, c.level, c.weight + extra[c.comparison])
-            if c.comparison in extra
-            else c
-            for c in explanation.contributions
-        )
-        weight = explanation.weight + sum(extra.values())
-        return Explanation(weight, _probability(weight), contributions)
+        key = (pattern, *extra.values())
+        found = self._adjusted_cache.get(key)
+        if found is None:
+            contributions = tuple(
+                Contribution(c.comparison, c.level, c.weight + extra[c.comparison])
+                if c.comparison in extra
+                else c
+                for c in explanation.contributions
+            )
+            weight = explanation.weight + sum(extra.values())
+            found = Explanation(weight, _probability(weight), contributions)
+            self._adjusted_cache[key] = found
+        return found

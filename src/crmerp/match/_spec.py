@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -55,7 +56,7 @@ class Comparison:
         return self.comparator.levels
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=False, slots=False)
 class MatchSpec:
     """How records of one entity are matched.
 
@@ -76,7 +77,12 @@ class MatchSpec:
 
     def compare(self, a: Features, b: Features) -> tuple[int, ...]:
         """The level of each comparison for one pair: its comparison vector."""
-        return tuple(c.comparator(a[c.feature], b[c.feature]) for c in self.comparisons)
+        return tuple([compare(a[feature], b[feature]) for feature, compare in self._calls])
+
+    @functools.cached_property
+    def _calls(self) -> tuple[tuple[str, Comparator], ...]:
+        # compare() runs for every candidate pair: look the attributes up once.
+        return tuple((c.feature, c.comparator) for c in self.comparisons)
 
     def comparison(self, name: str) -> Comparison:
         """The comparison called ``name``."""

@@ -15,10 +15,13 @@ _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "�
 # Dots inside abbreviations join their letters ("S.A." -> "sa"); apostrophes vanish.
 _JOINING = re.compile("[.'`\u2019\u00b4]")
 _SEPARATORS = re.compile(r"[^\w]+|_")
-# The same for plain ASCII, in one pass.
-_ASCII = {ord(c): " " for c in string.punctuation + string.whitespace} | {
-    ord(c): None for c in ".'`"
-}
+# The same for plain ASCII text, in one pass over its bytes.
+_ASCII_JOINING = b".'`"
+_ASCII_SEPARATORS = bytes(c for c in range(128) if not chr(c).isalnum() and chr(c) not in ".'`")
+_ASCII = bytes.maketrans(
+    string.ascii_uppercase.encode() + _ASCII_SEPARATORS,
+    string.ascii_lowercase.encode() + b" " * len(_ASCII_SEPARATORS),
+)
 
 
 @lru_cache(maxsize=65536)
@@ -30,9 +33,9 @@ def fold(text: str) -> str:
     >>> fold("  Müller & Söhne G.m.b.H. ")
     'mueller soehne gmbh'
     """
+    if text.isascii():
+        return " ".join(text.encode().translate(_ASCII, _ASCII_JOINING).decode().split())
     lowered = text.casefold().translate(_SPELLED_OUT)
-    if lowered.isascii():
-        return " ".join(lowered.translate(_ASCII).split())
     decomposed = unicodedata.normalize("NFKD", lowered.replace("&", " "))
     lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_SEPARATORS.sub(" ", _JOINING.sub("", lowered)).split())
