@@ -64,6 +64,8 @@ def test_the_legal_form_is_kept_apart_from_the_name() -> None:
         ("Klein Kommanditgesellshaft", "kg"),
         ("Saunders Limited Lilability Company", "llc"),
         ("Seifert e.G.", "eg"),
+        ("群英传媒有限责u任公司", "youxian gongsi"),
+        ("联通时科信息限有公司", "youxian gongsi"),
     ],
 )
 def test_a_written_out_legal_form_with_a_slip_is_still_a_legal_form(

@@ -90,6 +90,9 @@ for _spelling, _code in _SPELLINGS:
     if _spelling.isascii() and len(_spelling) >= 8:
         for _end in ("<" + _spelling[:2], _spelling[-2:] + ">"):
             _LONG_SPELLINGS.setdefault(_end, []).append((_spelling, _code))
+# Chinese and Japanese forms of four signs or more, to be found with a slip too.
+_LONG_SUFFIXES = [(v, code) for v, code in _SUFFIXES if len(v) >= 4]
+_distance = DamerauLevenshtein.distance
 _LONG_LENGTHS = frozenset(
     size
     for v, _ in _SPELLINGS
@@ -138,6 +141,11 @@ def _without_form_at_end(words: list[str]) -> tuple[list[str], str] | None:
     for spelling, code in _SUFFIXES:
         if last.endswith(spelling) and len(last) > len(spelling):
             return [*words[:-1], last[: -len(spelling)]], code
+    for spelling, code in _LONG_SUFFIXES:
+        # A sign too many is taken with the form, a sign too few is not taken.
+        for size in (len(spelling) + 1, len(spelling), len(spelling) - 1):
+            if len(last) > size and _distance(last[-size:], spelling, score_cutoff=1) <= 1:
+                return [*words[:-1], last[:-size]], code
     return None
 
 
