@@ -63,11 +63,14 @@ class NameComparator:
             return NULL
         if key_a == key_b:
             return 0
+        best = _similarity(flat_a, flat_b, score_cutoff=0.7)
+        if turned_b != flat_b:
+            best = max(best, _similarity(flat_a, turned_b, score_cutoff=0.7))
+        if best < 0.7:  # no two names a slip or two apart are this far apart
+            return 3 if _words_within(key_a, key_b) else 4
         slips = _distance(flat_a, flat_b, score_cutoff=2)
-        best = _similarity(flat_a, flat_b, score_cutoff=0.85)
         if turned_b != flat_b:
             slips = min(slips, _distance(flat_a, turned_b, score_cutoff=2))
-            best = max(best, _similarity(flat_a, turned_b, score_cutoff=0.85))
         shorter = min(len(flat_a), len(flat_b))
         if slips <= 1 and shorter >= 5:
             return 1

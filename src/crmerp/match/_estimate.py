@@ -230,10 +230,9 @@ def _random_pairs(n: int, m: int, wanted: int, seed: int, *, same: bool) -> list
     rng = random.Random(seed)
     pairs: list[tuple[int, int]] = []
     while len(pairs) < wanted:
-        i, j = rng.randrange(n), rng.randrange(m)
-        if not same or i != j:
-            pairs.append((i, j))
-    return pairs
+        drawn = zip(rng.choices(range(n), k=wanted), rng.choices(range(m), k=wanted), strict=True)
+        pairs.extend((i, j) for i, j in drawn if not same or i != j)
+    return pairs[:wanted]
 
 
 def _smoothed(
