@@ -78,14 +78,18 @@ class ValueWeights:
         self.left = left
         self.right = right
         self.average_u = average_u
+        self._bits: dict[frozenset[Hashable], float] = {}
 
     def __call__(self, i: int, j: int) -> float:
         """Bits to add for left record ``i`` agreeing exactly with right record ``j``."""
         shared = self.left[i] & self.right[j]
         if not shared:
             return 0.0
-        rarest = min(map(self.frequencies.u, shared))
-        return math.log2(self.average_u / rarest)
+        found = self._bits.get(shared)
+        if found is None:
+            rarest = min(map(self.frequencies.u, shared))
+            found = self._bits[shared] = math.log2(self.average_u / rarest)
+        return found
 
 
 def term_frequencies(

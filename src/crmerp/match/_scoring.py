@@ -77,6 +77,9 @@ class Scorer:
         self.adjustments = dict(adjustments or {})
         self._cache: dict[tuple[int, ...], Explanation] = {}
         self._adjusted_cache: dict[tuple[object, ...], Explanation] = {}
+        self._adjusting = [
+            (k, spec.comparisons[k].name, adjust) for k, adjust in self.adjustments.items()
+        ]
 
     def explain(self, pattern: tuple[int, ...]) -> Explanation:
         """The explanation of one comparison vector."""
@@ -112,24 +115,26 @@ class Scorer:
         ]
 
     def _adjusted(self, i: int, j: int, pattern: tuple[int, ...]) -> Explanation:
-        explanation = self.explain(pattern)
-        extra: dict[str, float] | None = None
-        for k, adjust in self.adjustments.items():
+        explanation = self._cache.get(pattern) or self.explain(pattern)
+        extra: tuple[tuple[str, float], ...] = ()
+        for k, name, adjust in self._adjusting:
             if pattern[k] == 0 and (bits := adjust(i, j)):
-                extra = extra or {}
-                extra[self.spec.comparisons[k].name] = bits
-        if extra is None:
+                extra += ((name, bits),)
+        if not extra:
             return explanation
-        key = (pattern, *extra.values())
+        key = (pattern, extra)
         found = self._adjusted_cache.get(key)
         if found is None:
-            contributions = tuple(
-                Contribution(c.comparison, c.level, c.weight + extra[c.comparison])
-                if c.comparison in extra
-                else c
-                for c in explanation.contributions
-            )
-            weight = explanation.weight + sum(extra.values())
-            found = Explanation(weight, _probability(weight), contributions)
-            self._adjusted_cache[key] = found
+            found = self._adjusted_cache[key] = _with(explanation, dict(extra))
         return found
+
+
+def _with(explanation: Explanation, extra: Mapping[str, float]) -> Explanation:
+    contributions = tuple(
+        Contribution(c.comparison, c.level, c.weight + extra[c.comparison])
+        if c.comparison in extra
+        else c
+        for c in explanation.contributions
+    )
+    weight = explanation.weight + sum(extra.values())
+    return Explanation(weight, _probability(weight), contributions)
