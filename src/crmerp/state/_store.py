@@ -418,8 +418,15 @@ class Tx:
 
     # --- inbox ---------------------------------------------------------------------
 
-    def stage(self, scope: str, rows: Sequence[InboxRow]) -> None:
-        """Stage pulled changes; a newer change of the same record replaces the older."""
+    def stage(
+        self, scope: str, rows: Sequence[InboxRow], *, hold_prefix: str | None = None
+    ) -> None:
+        """Stage pulled changes; a newer change of the same record replaces the older.
+
+        A *new* row (no link yet) that replaces a staged row keeps that row's global
+        id, so a pairing the matcher made survives an edit before the first write;
+        with ``hold_prefix`` it also keeps a note starting with it (a review hold).
+        """
         self.bumps_generation = True
         payload = [
             {
@@ -439,7 +446,7 @@ class Tx:
         ]
         if not payload:
             return
-        self._many(_stage_statement(self.store.dialect), payload)
+        self._many(_stage_statement(self.store.dialect, hold_prefix), payload)
 
     def inbox_page(
         self, scope: str, entity: str, after: tuple[str, str] | None, limit: int
@@ -894,8 +901,8 @@ def _unstage_statement() -> Any:
     )
 
 
-@lru_cache(maxsize=4)
-def _stage_statement(dialect_name: str) -> Any:
+@lru_cache(maxsize=8)
+def _stage_statement(dialect_name: str, hold_prefix: str | None) -> Any:
     """Upsert of staged rows that keeps a pending pairing.
 
     A record staged again before its first write went through (an edit after a
@@ -912,7 +919,11 @@ def _stage_statement(dialect_name: str) -> Any:
         set_={
             "global_id": case((keep, inbox.c.global_id), else_=ex.global_id),
             "new": case((keep, inbox.c.new), else_=ex.new),
-            "note": case((and_(keep, inbox.c.note.like("review:%")), inbox.c.note), else_=ex.note),
+            "note": ex.note
+            if not hold_prefix
+            else case(
+                (and_(keep, inbox.c.note.startswith(hold_prefix)), inbox.c.note), else_=ex.note
+            ),
             "data": ex.data,
             "stamp": ex.stamp,
             "deleted": ex.deleted,

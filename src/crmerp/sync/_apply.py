@@ -166,14 +166,7 @@ class _Batch:
                 try:
                     self.current[(side.system, group.gid)] = self._canonical(side, record)
                 except DataError as exc:
-                    # The side holds the record, but in a form that does not validate:
-                    # merging past it would overwrite whatever a user did there, so
-                    # the record is quarantined and the change waits for it.
-                    group.dangling = _Dangling(
-                        side.system, native_id, exc.field or "", f"{side.system}: {exc}"
-                    )
-                    group.defer = f"{FAILED_NOTE} {group.dangling.reason}"
-                    group.done = False
+                    _set_aside(group, side.system, native_id, exc)
 
     def _fetch_side(self, side: Side, ids: list[str]) -> list[NativeRecord]:
         def call() -> list[NativeRecord]:
@@ -619,11 +612,7 @@ class _Batch:
                 try:
                     current = self._canonical(side, record) if record is not None else None
                 except DataError as exc:
-                    group.done = False
-                    group.dangling = _Dangling(
-                        side.system, native_id, exc.field or "", f"{side.system}: {exc}"
-                    )
-                    group.defer = f"{FAILED_NOTE} {group.dangling.reason}"
+                    _set_aside(group, side.system, native_id, exc)
                     continue
                 # What the engine itself last wrote there (a write of an earlier pass
                 # whose group had to wait) is not somebody else's edit.
@@ -901,6 +890,15 @@ class _Dangling(Exception):
         self.native_id = native_id
         self.field = field
         self.reason = reason
+
+
+def _set_aside(group: _Group, system: str, native_id: str, exc: DataError) -> None:
+    """``system`` holds the record, but in a form that does not validate: merging
+    past it would overwrite whatever a user did there, so it is quarantined and
+    the group's changes wait for it (see ``retry_quarantined``)."""
+    group.dangling = _Dangling(system, native_id, exc.field or "", f"{system}: {exc}")
+    group.defer = f"{FAILED_NOTE} {group.dangling.reason}"
+    group.done = False
 
 
 def _ref_field(entity: str, data: Mapping[str, Any], ref_entity: str, value: str) -> str:

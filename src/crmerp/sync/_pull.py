@@ -12,6 +12,7 @@ from crmerp.adapters import NativeRecord, Page, global_id_of
 from crmerp.state import InboxRow
 from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
+from crmerp.sync._linking import REVIEW_NOTE
 
 __all__ = ["pull"]
 
@@ -41,7 +42,7 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx() as tx:
-            tx.stage(ctx.scope, staged)
+            tx.stage(ctx.scope, staged, hold_prefix=REVIEW_NOTE)
             tx.quarantine(ctx.scope, bad)
             tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
             tx.set_cursor(ctx.scope, side.system, entity, keep)
