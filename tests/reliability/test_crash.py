@@ -28,6 +28,7 @@ from crmerp.testing import (
     FaultPlan,
     SimulatedCrash,
 )
+from tests.sync.conftest import crm_order
 
 ENGINE_POINTS = (
     "page.read",
@@ -84,22 +85,7 @@ def edit_both(crm: FakeCRM, erp: FakeERP) -> None:
         erp.edit("party.party", party["id"], payment_term="net 45")
     account = crm.find("Account")[0]["Id"]
     product = crm.find("Product2")[0]["Id"]
-    crm.create(
-        "Order",
-        AccountId=account,
-        Status="Activated",
-        CurrencyIsoCode="EUR",
-        OrderItems={
-            "records": [
-                {
-                    "Product2Id": product,
-                    "Quantity": Decimal(2),
-                    "UnitPrice": Decimal("0.40"),
-                    "CurrencyIsoCode": "EUR",
-                }
-            ]
-        },
-    )
+    crm_order(crm, account, product, quantity=2)
 
 
 def contents(crm: FakeCRM, erp: FakeERP) -> dict[str, Any]:

@@ -78,6 +78,25 @@ def crm_account(crm: FakeCRM, name: str, email: str, **extra: Any) -> str:
     return crm.create("Account", Name=name, Email__c=email, **extra)
 
 
+def crm_order(
+    crm: FakeCRM, account: str, product: str, quantity: int = 1, price: str = "0.40"
+) -> str:
+    """An activated order of one line in euros, as a CRM user enters it."""
+    line = {
+        "Product2Id": product,
+        "Quantity": Decimal(quantity),
+        "UnitPrice": Decimal(price),
+        "CurrencyIsoCode": "EUR",
+    }
+    return crm.create(
+        "Order",
+        AccountId=account,
+        Status="Activated",
+        CurrencyIsoCode="EUR",
+        OrderItems={"records": [line]},
+    )
+
+
 def erp_party(erp: FakeERP, name: str, email: str, **extra: Any) -> int:
     """A party as an ERP user enters it."""
     return erp.create(

@@ -8,7 +8,7 @@ import pytest
 
 from crmerp.adapters import ENTITIES
 from crmerp.models import Money
-from tests.sync.conftest import World, crm_account, erp_party, seed_catalogue
+from tests.sync.conftest import World, crm_account, crm_order, erp_party, seed_catalogue
 
 
 def _agree(world: World, entity: str) -> None:
@@ -248,22 +248,7 @@ def test_an_order_whose_customer_is_not_synced_waits_then_goes_through(world: Wo
     engine.run()
     account = crm_account(world.crm, "Initech", "it@initech.com")
     product = world.crm.find("Product2")[0]["Id"]
-    world.crm.create(
-        "Order",
-        AccountId=account,
-        Status="Activated",
-        CurrencyIsoCode="EUR",
-        OrderItems={
-            "records": [
-                {
-                    "Product2Id": product,
-                    "Quantity": Decimal(1),
-                    "UnitPrice": Decimal("0.40"),
-                    "CurrencyIsoCode": "EUR",
-                }
-            ]
-        },
-    )
+    crm_order(world.crm, account, product)
     # Only orders this time: the customer has not been synced yet.
     report = engine.run(["order"])
     assert report.deferred == 1
@@ -353,22 +338,7 @@ def test_plan_counts_the_writes_of_records_whose_parents_are_new_too(world: Worl
     product = world.crm.find("Product2")[0]["Id"]
     for n in range(3):
         account = crm_account(world.crm, f"New Customer {n}", f"new{n}@example.com")
-        world.crm.create(
-            "Order",
-            AccountId=account,
-            Status="Activated",
-            CurrencyIsoCode="EUR",
-            OrderItems={
-                "records": [
-                    {
-                        "Product2Id": product,
-                        "Quantity": Decimal(1),
-                        "UnitPrice": Decimal("0.40"),
-                        "CurrencyIsoCode": "EUR",
-                    }
-                ]
-            },
-        )
+        crm_order(world.crm, account, product)
     plan = engine.plan()
     report = engine.run()
     assert report.entity("order").erp.created == 3
