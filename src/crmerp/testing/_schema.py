@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -94,16 +94,25 @@ class TableSchema:
                     )
 
 
-def _slots(data: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str]]:
-    head, _, rest = path.partition(".")
-    if not rest:
-        yield data, head
-        return
+def _slots(data: dict[str, Any], path: str) -> list[tuple[dict[str, Any], str]]:
+    """Where ``path`` ends in ``data``: each (holder, key), lists walked into."""
+    head, rest = _split(path)
+    if rest is None:
+        return [(data, head)]
     child = data.get(head)
-    items = child if isinstance(child, list) else [child]
-    for item in items:
+    if child is None:
+        return []
+    found: list[tuple[dict[str, Any], str]] = []
+    for item in child if isinstance(child, list) else (child,):
         if isinstance(item, dict):
-            yield from _slots(item, rest)
+            found.extend(_slots(item, rest))
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(path: str) -> tuple[str, str | None]:
+    head, _, rest = path.partition(".")
+    return head, rest or None
 
 
 def _check_list(table: str, path: str, value: Any) -> None:
