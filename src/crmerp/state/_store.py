@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from crmerp._errors import LeaseHeld, StateCorrupt
+from crmerp.state._driver import driver_form, driver_params
 from crmerp.state._open import connect, sidecar_path
 from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, QuarantineRecord
 from crmerp.state._schema import (
@@ -217,27 +218,10 @@ class Tx:
             for chunk in _chunks(rows, 2000):
                 self.conn.execute(stmt, list(chunk))
             return
-        sql, names, processors, positional, constants = _driver_form(self.conn.dialect, stmt)
-        if constants:
-            rows = [{**constants, **row} for row in rows]
-        if positional:
-            params: list[Any] = [
-                tuple(
-                    row[n] if p is None or row[n] is None else p(row[n])
-                    for n, p in zip(names, processors, strict=True)
-                )
-                for row in rows
-            ]
-        else:
-            params = [
-                {
-                    n: row[n] if p is None or row[n] is None else p(row[n])
-                    for n, p in zip(names, processors, strict=True)
-                }
-                for row in rows
-            ]
+        form = driver_form(self.conn.dialect, stmt)
+        params = driver_params(form, rows)
         for chunk in _chunks(params, 2000):
-            self.conn.exec_driver_sql(sql, list(chunk))
+            self.conn.exec_driver_sql(form.sql, list(chunk))
 
     # --- cursors -------------------------------------------------------------------
 
@@ -462,6 +446,13 @@ class Tx:
         self, scope: str, entity: str, after: str | None, limit: int
     ) -> list[InboxRow]:
         """Staged rows of the next ``limit`` global ids after ``after``, grouped in order."""
+        if self.store.dialect == "sqlite":
+            # One statement through the driver; stamps parsed by the standard
+            # library: a third of the cost of two statements through SQLAlchemy.
+            form = driver_form(self.conn.dialect, _groups_statement(after is not None))
+            row = {"g_scope": scope, "g_entity": entity, "g_after": after, "g_limit": limit}
+            (params,) = driver_params(form, [row])
+            return [_inbox_tuple(r) for r in self.conn.exec_driver_sql(form.sql, params)]
         ids = select(inbox.c.global_id).where(
             inbox.c.scope == scope, inbox.c.entity == entity, inbox.c.global_id.is_not(None)
         )
@@ -595,6 +586,12 @@ class Tx:
             {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now, **row}
             for row in rows
         ]
+        if self.store.dialect == "sqlite":
+            # Through the driver, then the ids: the insert holds the write lock to
+            # the commit, so the rows took the consecutive ids ending at the highest.
+            self._many(_intent_statement(), payload)
+            last = int(self.conn.execute(select(func.max(intents.c.id))).scalar_one())
+            return list(range(last - len(payload) + 1, last + 1))
         stmt = intents.insert().returning(intents.c.id, sort_by_parameter_order=True)
         ids: list[int] = []
         for chunk in _chunks(payload, 2000):
@@ -932,31 +929,58 @@ def _stage_statement(dialect_name: str, hold_prefix: str | None) -> Any:
     )
 
 
-_DriverForm = tuple[str, tuple[str, ...], tuple[Any, ...], bool, dict[str, Any]]
-_DRIVER_FORMS: dict[tuple[str, int], tuple[Any, _DriverForm]] = {}
+@lru_cache(maxsize=2)
+def _groups_statement(after: bool) -> Any:
+    """The staged rows of the next ``g_limit`` global ids (after ``g_after``)."""
+    ids = select(inbox.c.global_id).where(
+        inbox.c.scope == bindparam("g_scope"),
+        inbox.c.entity == bindparam("g_entity"),
+        inbox.c.global_id.is_not(None),
+    )
+    if after:
+        ids = ids.where(inbox.c.global_id > bindparam("g_after"))
+    chosen = ids.group_by(inbox.c.global_id).order_by(inbox.c.global_id)
+    return (
+        select(*_INBOX_COLUMNS)
+        .where(
+            inbox.c.scope == bindparam("g_scope"),
+            inbox.c.entity == bindparam("g_entity"),
+            inbox.c.global_id.in_(chosen.limit(bindparam("g_limit")).scalar_subquery()),
+        )
+        .order_by(inbox.c.global_id, inbox.c.system)
+    )
 
 
-def _driver_form(dialect: Any, stmt: Any) -> _DriverForm:
-    """SQL text, parameter names in order, their bind processors, whether the
-    driver takes positional parameters, and the values fixed in the statement (a
-    LIKE pattern, say); compiled once per statement. The cache holds the
-    statement too, so its id cannot be taken by another."""
-    key = (dialect.name, id(stmt))
-    cached = _DRIVER_FORMS.get(key)
-    if cached is not None and cached[0] is stmt:
-        return cached[1]
-    compiled = stmt.compile(dialect=dialect)
-    positional = bool(compiled.positional)
-    names = tuple(compiled.positiontup if positional else compiled.binds)
-    found = compiled._bind_processors
-    constants = {
-        name: bind.value
-        for name, bind in compiled.binds.items()
-        if bind.value is not None and not bind.required
-    }
-    form = (compiled.string, names, tuple(found.get(n) for n in names), positional, constants)
-    _DRIVER_FORMS[key] = (stmt, form)
-    return form
+_INBOX_COLUMNS = tuple(
+    inbox.c[name]
+    for name in (
+        "entity",
+        "system",
+        "native_id",
+        "global_id",
+        "data",
+        "stamp",
+        "deleted",
+        "new",
+        "attempts",
+        "note",
+    )
+)
+
+
+def _inbox_tuple(r: Any) -> InboxRow:
+    """An inbox row as the driver returns it (stamps as text, booleans as 0/1)."""
+    stamp = r[5]
+    if isinstance(stamp, str):
+        stamp = datetime.fromisoformat(stamp)
+    return InboxRow(r[0], r[1], r[2], r[3], r[4], _aware(stamp), bool(r[6]), bool(r[7]), r[8], r[9])
+
+
+@lru_cache(maxsize=1)
+def _intent_statement() -> Any:
+    return intents.insert().values(
+        {c.name: bindparam(c.name) for c in intents.columns if c.name != "id"}
+    )
 
 
 def _inbox_row(r: Any) -> InboxRow:
