@@ -4,12 +4,15 @@ import pytest
 
 from crmerp import UsageError
 from crmerp.match import (
+    Linkage,
     MatchDecisions,
     Matcher,
     Override,
     Parameters,
     ProbabilisticMatcher,
+    Settings,
     Thresholds,
+    link_records,
 )
 from crmerp.models import Customer, Product
 from tests.match.synthetic import Systems
@@ -193,3 +196,50 @@ def test_a_rare_name_alone_links_in_a_large_input_and_a_common_one_does_not(
     decisions = ProbabilisticMatcher().match("customer", crm, erp)
     assert ("c-rare", "e-rare") in decisions.links
     assert not any(e == "e-common" for _, e in decisions.links)
+
+
+def _weights(linkage: Linkage | None) -> dict[tuple[str, str], dict[str, float]]:
+    assert linkage is not None
+    return {(p.left, p.right): dict(p.explanation.as_pairs()) for p in linkage.pairs}
+
+
+def test_a_record_with_one_candidate_gains_from_having_no_rival(customers: Systems) -> None:
+    crm = [*customers.crm, Customer(id="c-rare", name="Quirin Zwirnwald", kind="person")]
+    erp = [*customers.erp, Customer(id="e-rare", name="Zwirnwald, Quirin", kind="person")]
+    alone = ProbabilisticMatcher(settings=Settings(one_partner=False)).link("customer", crm, erp)
+    exclusive = ProbabilisticMatcher().link("customer", crm, erp)
+    assert alone is not None
+    assert exclusive is not None
+    gained = _weights(exclusive)[("c-rare", "e-rare")]["one partner"]
+    assert gained > 1.0  # 70% of these records have a partner: a lone candidate is likelier
+    pair = {(p.left, p.right): p for p in exclusive.pairs}[("c-rare", "e-rare")]
+    before = {(p.left, p.right): p for p in alone.pairs}[("c-rare", "e-rare")]
+    assert pair.weight == pytest.approx(before.weight + gained, abs=1e-3)
+    assert pair.probability > before.probability
+
+
+def test_a_candidate_with_a_strong_rival_gains_nothing(customers: Systems) -> None:
+    crm = [*customers.crm, _acme("c-acme")]
+    erp = [*customers.erp, _acme("e-same"), _acme("e-branch", tax_id=None, emails=[])]
+    weights = _weights(ProbabilisticMatcher().link("customer", crm, erp))
+    assert "one partner" not in weights[("c-acme", "e-same")]
+    assert "one partner" not in weights[("c-acme", "e-branch")]
+    decisions = ProbabilisticMatcher().match("customer", crm, erp)
+    assert ("c-acme", "e-same") in decisions.links
+
+
+def test_a_rejected_candidate_is_no_rival(customers: Systems) -> None:
+    crm = [*customers.crm, _acme("c-acme", tax_id=None, emails=[])]
+    erp = [*customers.erp, _acme("e-1", tax_id=None, emails=[]), _acme("e-2", tax_id=None)]
+    matcher = ProbabilisticMatcher()
+    rejected = frozenset({("c-acme", "e-1")})
+    assert "one partner" not in _weights(matcher.link("customer", crm, erp))[("c-acme", "e-2")]
+    weights = _weights(matcher.link("customer", crm, erp, rejected))
+    assert ("c-acme", "e-1") not in weights
+    assert weights[("c-acme", "e-2")]["one partner"] > 0
+
+
+def test_deduplicating_one_system_does_not_assume_one_partner(customers: Systems) -> None:
+    spec = ProbabilisticMatcher().specs["customer"]
+    found = link_records(spec, customers.crm[:200])
+    assert all("one partner" not in dict(p.explanation.as_pairs()) for p in found.pairs)

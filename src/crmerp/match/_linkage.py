@@ -12,6 +12,7 @@ import attrs
 
 from crmerp.match._blocking import dedupe_candidates, link_candidates
 from crmerp.match._estimate import Override, Parameters, estimate, measure_u
+from crmerp.match._exclusive import exclusive
 from crmerp.match._frequencies import term_frequencies
 from crmerp.match._scoring import ScoredPair, Scorer
 from crmerp.match._spec import Features, MatchSpec
@@ -33,7 +34,9 @@ class Settings:
     estimating it; ``seed`` makes the sample, and so every result, repeatable.
     Comparisons with term frequencies are adjusted only when the records
     matched number at least ``term_frequency_min_records``: fewer say little
-    of how common a value is.
+    of how common a value is. ``one_partner`` (linking two systems only) turns
+    pairwise odds into the chance that a candidate is the record's one partner,
+    given its rivals (see :mod:`crmerp.match._exclusive`).
     """
 
     max_block_pairs: int = 400
@@ -43,6 +46,7 @@ class Settings:
     prior: float | None = None
     seed: int = 0
     term_frequency_min_records: int = 1000
+    one_partner: bool = True
 
 
 @attrs.frozen
@@ -67,16 +71,18 @@ def link_records(
     settings: Settings | None = None,
     overrides: Sequence[Override] = (),
     parameters: Parameters | None = None,
+    rejected: frozenset[tuple[str, str]] = frozenset(),
 ) -> Linkage:
     """Score candidate pairs between ``left`` and ``right``, or within ``left``.
 
     Records need an ``id``; ``right=None`` deduplicates ``left``. Given
     ``parameters`` are used as they are; otherwise they are estimated from
-    these records (see :mod:`crmerp.match._estimate`).
+    these records (see :mod:`crmerp.match._estimate`). ``rejected`` pairs of
+    ids (a person said they differ) are left out of the scored pairs.
     """
     settings = settings or Settings()
     with _collector_paused():
-        return _link(spec, left, right, settings, overrides, parameters)
+        return _link(spec, left, right, settings, overrides, parameters, rejected)
 
 
 @contextmanager
@@ -100,6 +106,7 @@ def _link(
     settings: Settings,
     overrides: Sequence[Override],
     parameters: Parameters | None,
+    rejected: frozenset[tuple[str, str]],
 ) -> Linkage:
     left_features = [spec.features(r) for r in left]
     right_features = None if right is None else [spec.features(r) for r in right]
@@ -122,6 +129,10 @@ def _link(
     scorer = Scorer(spec, parameters, adjustments)
     right_ids = [r.id for r in (left if right is None else right)]
     pairs = scorer.score(compared, [r.id for r in left], right_ids)
+    if rejected:
+        pairs = [p for p in pairs if (p.left, p.right) not in rejected]
+    if right is not None and settings.one_partner:
+        pairs = exclusive(pairs, parameters.prior, (len(left), len(right)))
     return Linkage(pairs, parameters, len(blocked.pairs), blocked.oversized)
 
 

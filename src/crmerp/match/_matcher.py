@@ -55,9 +55,16 @@ class ProbabilisticMatcher:
         self.settings = settings or Settings()
 
     def link(
-        self, entity: str, crm: Sequence[CanonicalModel], erp: Sequence[CanonicalModel]
+        self,
+        entity: str,
+        crm: Sequence[CanonicalModel],
+        erp: Sequence[CanonicalModel],
+        rejected: frozenset[tuple[str, str]] = frozenset(),
     ) -> Linkage | None:
-        """Every candidate pair scored and explained; ``None`` for an entity without spec."""
+        """Every candidate pair scored and explained; ``None`` for an entity without spec.
+
+        ``rejected`` pairs are left out, so they stand in no other pair's way.
+        """
         spec = self.specs.get(entity)
         if spec is None:
             return None
@@ -68,6 +75,7 @@ class ProbabilisticMatcher:
             settings=self.settings,
             overrides=self.overrides.get(entity, ()),
             parameters=self.parameters.get(entity),
+            rejected=rejected,
         )
 
     def match(
@@ -80,7 +88,7 @@ class ProbabilisticMatcher:
         """Links and review items for these unlinked records; ids are native ids."""
         if not crm or not erp:
             return MatchDecisions()
-        linkage = self.link(entity, crm, erp)
+        linkage = self.link(entity, crm, erp, rejected)
         if linkage is None:
             return MatchDecisions()
         return decide(linkage.pairs, self.thresholds, rejected)

@@ -12,7 +12,7 @@ from crmerp.match._comparators import NULL
 from crmerp.match._estimate import Parameters
 from crmerp.match._spec import MatchSpec
 
-__all__ = ["Contribution", "Explanation", "ScoredPair", "Scorer"]
+__all__ = ["Contribution", "Explanation", "ScoredPair", "Scorer", "probability"]
 
 
 @attrs.frozen
@@ -55,7 +55,8 @@ class ScoredPair(NamedTuple):
         return self.explanation.probability
 
 
-def _probability(weight: float) -> float:
+def probability(weight: float) -> float:
+    """The probability a match weight in bits stands for."""
     return 1.0 / (1.0 + math.pow(2.0, -weight)) if weight > -1000 else 0.0
 
 
@@ -95,7 +96,7 @@ class Scorer:
             if level != NULL
         )
         weight = self.parameters.prior_weight() + sum(c.weight for c in contributions)
-        return Explanation(weight, _probability(weight), contributions)
+        return Explanation(weight, probability(weight), contributions)
 
     def score(
         self,
@@ -137,4 +138,4 @@ def _with(explanation: Explanation, extra: Mapping[str, float]) -> Explanation:
         for c in explanation.contributions
     )
     weight = explanation.weight + sum(extra.values())
-    return Explanation(weight, _probability(weight), contributions)
+    return Explanation(weight, probability(weight), contributions)
