@@ -15,7 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from crmerp.testing._copy import copy_value
 from crmerp.testing._schema import TableSchema
 from crmerp.testing._system import FakeSystem, _Row
 
@@ -192,7 +191,7 @@ class FakeCRM(FakeSystem[str]):
     def _present(self, table: str, row: _Row) -> dict[str, Any]:
         return {
             "Id": row.key,
-            **_copy(row.values),
+            **row.values,  # a fresh copy each time
             "IsDeleted": row.deleted,
             "CreatedDate": _stamp(row.created),
             "LastModifiedDate": _stamp(row.stamp),
@@ -202,8 +201,3 @@ class FakeCRM(FakeSystem[str]):
 
 def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
-
-
-def _copy(values: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = copy_value(values)
-    return copied

@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from crmerp._errors import DataError
 from crmerp.models import LineItem, Money, Quote
 from crmerp.testing._clock import FakeClock
-from crmerp.testing._copy import copy_value
 from crmerp.testing._schema import TableSchema, WriteRefused
 from crmerp.testing._system import FakeSystem, _Row
 
@@ -146,7 +145,7 @@ class FakeERP(FakeSystem[int]):
     def _present(self, table: str, row: _Row) -> dict[str, Any]:
         return {
             "id": int(row.key),
-            **copy_value(row.values),
+            **row.values,  # a fresh copy each time
             "create_date": _stamp(row.created),
             "write_date": _stamp(row.stamp),
         }

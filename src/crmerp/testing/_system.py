@@ -8,11 +8,12 @@ sequence only grows; the stamp is whatever the clock says, skewed or not.
 from __future__ import annotations
 
 import os
+import pickle
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import attrs
 
@@ -28,14 +29,46 @@ IdT = TypeVar("IdT", str, int)
 _VERSION = 1
 
 
-@attrs.define
-class _Row:
+class _Row(NamedTuple):
+    """One stored row. Its fields are kept pickled: a copy is made on every read
+    and write anyway, and bytes give the garbage collector nothing to walk, which
+    a table of a hundred thousand nested dicts otherwise makes it do over and over.
+    """
+
     key: str
-    values: dict[str, Any]
+    packed: bytes
     seq: int
     stamp: datetime
     created: datetime
-    deleted: bool = False
+    deleted: bool
+    reference: str | None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """A fresh copy of the row's fields."""
+        values: dict[str, Any] = pickle.loads(self.packed)
+        return values
+
+
+def _row(
+    key: str,
+    values: dict[str, Any],
+    seq: int,
+    stamp: datetime,
+    created: datetime,
+    deleted: bool,
+    reference_field: str,
+) -> _Row:
+    reference = values.get(reference_field)
+    return _Row(
+        key,
+        pickle.dumps(values, pickle.HIGHEST_PROTOCOL),
+        seq,
+        stamp,
+        created,
+        deleted,
+        reference if isinstance(reference, str) else None,
+    )
 
 
 @attrs.define
@@ -43,7 +76,9 @@ class _Table:
     rows: dict[str, _Row] = attrs.field(factory=dict)
     log: list[tuple[int, str]] = attrs.field(factory=list)
     counter: int = 0
-    refs: dict[str, set[str]] = attrs.field(factory=dict)
+    refs: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Reference -> keys of the live rows carrying it (tuples: nothing for the
+    garbage collector to walk)."""
 
 
 @attrs.frozen
@@ -195,7 +230,7 @@ class FakeSystem(Generic[IdT]):
         state = self._table(table)
         found: dict[str, Snapshot] = {}
         for reference in references:
-            keys = state.refs.get(reference, set())
+            keys = state.refs.get(reference, ())
             rows = sorted((state.rows[k] for k in keys), key=lambda r: r.created)
             if rows:
                 found[reference] = self._snapshot(table, rows[0])
@@ -280,7 +315,7 @@ class FakeSystem(Generic[IdT]):
                     value=reference,
                     system=self.name,
                 )
-            others = self._table(table).refs.get(reference, set()) - {key}
+            others = set(self._table(table).refs.get(reference, ())) - {key}
             if others:
                 raise WriteRefused(
                     f"duplicate value {reference!r} for {self.REFERENCE_FIELD}",
@@ -310,18 +345,26 @@ class FakeSystem(Generic[IdT]):
         old = state.rows.get(key)
         if old is not None:
             self._drop_reference(state, old)
-        row = _Row(key, values, self._sequence, stamp, old.created if old else stamp, deleted)
+        created = old.created if old else stamp
+        row = _row(key, values, self._sequence, stamp, created, deleted, self.REFERENCE_FIELD)
         state.rows[key] = row
         state.log.append((row.seq, key))
-        reference = values.get(self.REFERENCE_FIELD)
-        if not deleted and isinstance(reference, str):
-            state.refs.setdefault(reference, set()).add(key)
+        if not deleted:
+            self._add_reference(state, row)
+
+    def _add_reference(self, state: _Table, row: _Row) -> None:
+        if row.reference is not None:
+            keys: tuple[str, ...] = state.refs.get(row.reference, ())
+            if row.key not in keys:
+                state.refs[row.reference] = (*keys, row.key)
 
     def _drop_reference(self, state: _Table, row: _Row) -> None:
-        reference = row.values.get(self.REFERENCE_FIELD)
-        if isinstance(reference, str) and reference in state.refs:
-            state.refs[reference].discard(row.key)
-            if not state.refs[reference]:
+        reference = row.reference
+        if reference is not None and reference in state.refs:
+            kept = tuple(k for k in state.refs[reference] if k != row.key)
+            if kept:
+                state.refs[reference] = kept
+            else:
                 del state.refs[reference]
 
     def _compact(self, state: _Table) -> None:
@@ -340,7 +383,17 @@ class FakeSystem(Generic[IdT]):
             "tables": {
                 name: {
                     "counter": state.counter,
-                    "rows": [attrs.asdict(row, recurse=False) for row in state.rows.values()],
+                    "rows": [
+                        {
+                            "key": row.key,
+                            "values": row.values,
+                            "seq": row.seq,
+                            "stamp": row.stamp,
+                            "created": row.created,
+                            "deleted": row.deleted,
+                        }
+                        for row in state.rows.values()
+                    ],
                 }
                 for name, state in self._tables.items()
             },
@@ -360,11 +413,10 @@ class FakeSystem(Generic[IdT]):
                 state = self._table(name)
                 state.counter = int(saved["counter"])
                 for fields in sorted(saved["rows"], key=lambda r: r["seq"]):
-                    row = _Row(**fields)
+                    row = _row(**fields, reference_field=self.REFERENCE_FIELD)
                     state.rows[row.key] = row
                     state.log.append((row.seq, row.key))
-                    reference = row.values.get(self.REFERENCE_FIELD)
-                    if not row.deleted and isinstance(reference, str):
-                        state.refs.setdefault(reference, set()).add(row.key)
+                    if not row.deleted:
+                        self._add_reference(state, row)
         except (KeyError, TypeError, ValueError, UsageError) as exc:
             raise StateCorrupt(f"{path!r} is damaged: {exc}") from None
