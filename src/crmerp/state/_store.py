@@ -179,13 +179,16 @@ class Tx:
 
     # --- query helpers -------------------------------------------------------------
 
-    def _among(self, column: Any, values: Sequence[str]) -> Any:
+    def _among(self, column: Any, values: Sequence[Any]) -> Any:
         """``column IN values``. On PostgreSQL as ``column = ANY(array)``: one
         parameter, so the server plans it once instead of parsing hundreds of
         placeholders (about fifteen times faster for a page of ids)."""
         if self.store.dialect == "postgresql":
             return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-        return column.in_(values)
+        # SQLite: the list as one JSON parameter, so the statement is compiled once
+        # instead of a placeholder rendered per value on every execution.
+        listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+        return column.in_(select(listed.c.value))
 
     # --- upsert helper -------------------------------------------------------------
 
@@ -601,7 +604,12 @@ class Tx:
     def close_intents(self, ids: Sequence[int], status: str = "done") -> None:
         """Mark intents as settled once their outcome is committed."""
         for chunk in _chunks(list(ids)):
-            self.conn.execute(update(intents).where(intents.c.id.in_(chunk)).values(status=status))
+            among = (
+                self._among(intents.c.id, chunk)
+                if self.store.dialect == "sqlite"
+                else intents.c.id.in_(chunk)
+            )
+            self.conn.execute(update(intents).where(among).values(status=status))
 
     def open_intents(self, scope: str) -> list[IntentRow]:
         """Writes that were recorded but whose outcome was never committed."""
@@ -730,7 +738,7 @@ class Tx:
                     quarantine.c.scope == scope,
                     quarantine.c.entity == entity,
                     quarantine.c.system == system,
-                    quarantine.c.native_id.in_(chunk),
+                    self._among(quarantine.c.native_id, chunk),
                 )
             )
 
