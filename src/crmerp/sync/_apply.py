@@ -181,6 +181,8 @@ class _Batch:
 
     def _load_refs(self, groups: list[_Group]) -> None:
         """Prefetch reference translations: native -> global and global -> native."""
+        if not references(self.entity):
+            return  # nothing to translate (customers, products): no record to parse
         ctx = self.ctx
         inbound: dict[tuple[str, str], set[str]] = {}
         for group in groups:
@@ -855,7 +857,9 @@ class _Commit:
     def flush(self, tx: Tx, scope: str, entity: str, run_id: str) -> None:
         for system, native_id in self.drop_links:
             tx.drop_links(scope, entity, system, [native_id])
-        tx.put_links(scope, self.links)
+        # A record's link can be gathered twice (seen, and as the side it came
+        # from); upserts of one key apply in order, so the last one is all that counts.
+        tx.put_links(scope, list({link[:3]: link for link in self.links}.values()))
         if self.drop_bases:
             tx.drop_bases(scope, entity, self.drop_bases)
         tx.put_bases(scope, entity, self.bases)

@@ -45,7 +45,9 @@ class Direction(StrEnum):
 
     def allows_from(self, side: str) -> bool:
         """True when a change made on ``side`` may flow to the other side."""
-        return self is Direction.BOTH or self.value == f"{side}->{_other(side)}"
+        # Compared as the str it is: ``.value`` goes through enum's descriptor, and
+        # this runs for every field of every record.
+        return self is Direction.BOTH or str.__eq__(self, f"{side}->{_other(side)}")
 
 
 def _other(side: str) -> str:
