@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
@@ -71,9 +71,39 @@ def _row(
     )
 
 
+class _Rows:
+    """Rows by key, held as plain tuples: the collector stops tracking a tuple of
+    plain values, never an instance of a tuple subclass such as :class:`_Row`."""
+
+    def __init__(self) -> None:
+        self._plain: dict[str, tuple[Any, ...]] = {}
+
+    def get(self, key: str) -> _Row | None:
+        plain = self._plain.get(key)
+        return None if plain is None else _Row._make(plain)
+
+    def __getitem__(self, key: str) -> _Row:
+        return _Row._make(self._plain[key])
+
+    def __setitem__(self, key: str, row: _Row) -> None:
+        self._plain[key] = tuple(row)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._plain
+
+    def __len__(self) -> int:
+        return len(self._plain)
+
+    def pop(self, key: str) -> _Row:
+        return _Row._make(self._plain.pop(key))
+
+    def values(self) -> Iterator[_Row]:
+        return map(_Row._make, self._plain.values())
+
+
 @attrs.define
 class _Table:
-    rows: dict[str, _Row] = attrs.field(factory=dict)
+    rows: _Rows = attrs.field(factory=_Rows)
     log: list[tuple[int, str]] = attrs.field(factory=list)
     counter: int = 0
     refs: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
