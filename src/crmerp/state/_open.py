@@ -83,6 +83,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Checkpoint every 10,000 pages (40 MB of log) rather than 1,000: a large sync
+    # dirties the same index pages batch after batch, and each checkpoint copies
+    # them back and syncs the file; a tenth of the checkpoints halve the commits' cost.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 
