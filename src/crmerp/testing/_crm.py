@@ -194,10 +194,12 @@ class FakeCRM(FakeSystem[str]):
             **row.values,  # a fresh copy each time
             "IsDeleted": row.deleted,
             "CreatedDate": _stamp(row.created),
-            "LastModifiedDate": _stamp(row.stamp),
-            "SystemModstamp": _stamp(row.stamp),
+            "LastModifiedDate": (modified := _stamp(row.stamp)),
+            "SystemModstamp": modified,
         }
 
 
 def _stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    # isoformat is several times cheaper than strftime; its first 23 characters
+    # are the date, the time and the milliseconds (cut, not rounded).
+    return when.isoformat(timespec="milliseconds")[:23] + "+0000"

@@ -96,6 +96,8 @@ class TableSchema:
 
 def _slots(data: dict[str, Any], path: str) -> list[tuple[dict[str, Any], str]]:
     """Where ``path`` ends in ``data``: each (holder, key), lists walked into."""
+    if "." not in path:
+        return [(data, path)]
     head, rest = _split(path)
     if rest is None:
         return [(data, head)]
