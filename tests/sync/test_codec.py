@@ -1,12 +1,13 @@
 """The canonical text of a record: the same bytes whichever encoder writes it."""
 
 import json
+import uuid
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmerp.sync._codec import dumps, fingerprint
+from crmerp.sync._codec import _NAMESPACE, deterministic_id, dumps, fingerprint
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -39,3 +40,17 @@ def test_equal_records_give_equal_text_and_hash_whatever_their_key_order() -> No
     two = {"address": {"zip": "5", "city": "Köln"}, "emails": ["a@acme.example"], "name": "Acme"}
     assert dumps(one) == dumps(two)
     assert fingerprint(dumps(one)) == fingerprint(dumps(two))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12), st.text(max_size=12), st.text(max_size=12), st.text(max_size=40))
+def test_a_deterministic_id_is_the_uuid5_of_its_parts(
+    scope: str, entity: str, system: str, native_id: str
+) -> None:
+    # Global ids (and the references stamped on records) must never change.
+    name = f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}"
+    try:
+        expected = str(uuid.uuid5(_NAMESPACE, name))
+    except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+        return
+    assert deterministic_id(scope, entity, system, native_id) == expected

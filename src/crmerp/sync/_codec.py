@@ -23,13 +23,23 @@ __all__ = [
 ]
 
 _NAMESPACE = uuid.UUID("6f1c1b52-3d0c-4c9a-9a57-0c6f0e1f4a11")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _SKIP = frozenset({"id", "updated_at"})
 
 
 def deterministic_id(scope: str, entity: str, system: str, native_id: str) -> str:
     """The global id of a record first seen on ``system``: the same on every run, so a
-    re-read after a crash or a restored backup finds the same id (and reference)."""
-    return str(uuid.uuid5(_NAMESPACE, f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}"))
+    re-read after a crash or a restored backup finds the same id (and reference).
+
+    It is ``uuid.uuid5`` of the four parts, written without building the UUID
+    object (a third of the cost; a test holds the two equal).
+    """
+    name = f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}".encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def project(model: CanonicalModel, carried: frozenset[str]) -> dict[str, Any]:
