@@ -8,6 +8,7 @@ import pytest
 
 import crmerp.match
 from crmerp.match import (
+    AddressComparator,
     company_name_key,
     email_key,
     gtin_key,
@@ -119,3 +120,21 @@ def test_examples_in_the_docstrings_hold() -> None:
         module = importlib.import_module(info.name)
         failures += doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed
     assert failures == 0
+
+
+def test_an_address_without_a_house_number_still_agrees_with_itself() -> None:
+    compare = AddressComparator()
+    flat = normalize_address("Flat 64p, Cook Parks", "CM25 3EW", "South Gemma", "GB")
+    other_flat = normalize_address("Flat 12, Cook Parks", "CM25 3EW", "South Gemma", "GB")
+    unnumbered = normalize_address("boulevard Alix Rivière", "49158", "Jean", "FR")
+    assert compare((flat,), (flat,)) == 0
+    assert compare((flat,), (other_flat,)) == 2  # another flat: the same postcode only
+    assert compare((unnumbered,), (unnumbered,)) == 0
+    street_only = normalize_address("Main Street", "", "", "US")
+    assert compare((street_only,), (street_only,)) == 1  # nothing places it
+
+
+def test_a_street_written_as_the_city_is_put_back() -> None:
+    swapped = normalize_address("Badajoz", "18200", "Ronda de Berta Pereira 8")
+    assert swapped == normalize_address("Ronda de Berta Pereira 8", "18200", "Badajoz")
+    assert normalize_address("", "", "Rue 5").street == ""  # nothing to swap with

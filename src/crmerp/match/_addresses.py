@@ -29,6 +29,7 @@ _NUMBER = re.compile(r"^\d+[a-z]?$|^\d+[a-z]?(?:/\d+[a-z]?)$")
 _POSTCODE_IN_TEXT = re.compile(r"\b(\d{4,6}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _NO_DIGITS = str.maketrans("", "", "0123456789")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 @attrs.frozen
@@ -64,28 +65,34 @@ def normalize_street(street: str) -> tuple[str, str]:
 
     Street types are written out, the name is joined without spaces (so
     "Haupt Str." equals "Hauptstraße"), flats and suites are dropped, and the
-    number may stand before or after the name.
+    number may stand before or after the name. A line whose only number is a
+    flat's (as British addresses often are) keeps the flat's number as the
+    house number: it is what tells the premises apart.
 
     >>> normalize_street("Hauptstr. 12a")
     ('hauptstrasse', '12a')
     >>> normalize_street("12 Main St, Suite 300") == normalize_street("12 Main Street")
     True
+    >>> normalize_street("Flat 64p, Cook Parks")
+    ('cookparks', '64p')
     """
     words = fold(street.replace("/", " / ")).split()
     name: list[str] = []
-    number = ""
-    skip_next = False
+    number = unit = ""
+    in_unit = False
     for word in words:
-        if skip_next or word == "/":
-            skip_next = word == "/"
+        if in_unit or word == "/":
+            in_unit = word == "/"
+            if not unit and word[0].isdigit():
+                unit = word.rstrip(",.")
             continue
         if word in _UNIT_WORDS:
-            skip_next = True
+            in_unit = True
         elif word[0].isdigit() and _NUMBER.match(word):
             number = number or word
         else:
             name.append(_street_word(word))
-    return "".join(name), number
+    return "".join(name), number or unit
 
 
 def _street_word(word: str) -> str:
@@ -101,14 +108,22 @@ def normalize_address(
 ) -> AddressKey:
     """Normalise the parts of an address, finding a postcode written into the city.
 
+    A street line written as the city (it has a number, the street field none)
+    is put back.
+
     >>> normalize_address("Hauptstraße 5", "", "10115 Berlin", "DE")
     AddressKey(street='hauptstrasse', number='5', postcode='10115', city='berlin', country='DE')
+    >>> normalize_address("Berlin", "10115", "Hauptstraße 5") == normalize_address(
+    ...     "Hauptstraße 5", "10115", "Berlin")
+    True
     """
     if not postcode:
         found = _POSTCODE_IN_TEXT.search(city.upper())
         if found:
             postcode = found.group(1)
             city = city[: found.start()] + city[found.end() :]
+    if street and _HAS_DIGIT.search(city) and not _HAS_DIGIT.search(street):
+        street, city = city, street
     name, number = normalize_street(street)
     city_key = fold(city)
     if city_key.isascii():

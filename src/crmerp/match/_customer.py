@@ -122,21 +122,24 @@ class AddressComparator:
 
     Customers with several addresses are compared on their closest pair. A
     street and a city written into each other's fields still compare, since
-    the street level also accepts the street found in the other's city.
+    the street level also accepts the street found in the other's city. Two
+    addresses on the same street where neither gives a number count as the
+    same street too: u, counted over such pairs, says how much that is worth.
     """
 
     street_threshold: float = 0.9
     levels: tuple[str, ...] = ("same", "same street", "same postcode", "same city", "different")
 
     def exact_keys(self, value: tuple[AddressKey, ...]) -> set[tuple[str, ...]]:
-        """Postcode (or city), street start and number: most pairs at "same" share one.
+        """Postcode (or city), street start and number (none for a street without
+        numbers): most pairs at "same" share one.
 
         Lets u of "same" be counted rather than sampled.
         """
         return {
             (a.postcode or a.city, a.street[:3], a.number)
             for a in value
-            if a.number and a.street and (a.postcode or a.city)
+            if a.street and (a.postcode or a.city)
         }
 
     def level_keys(self, value: tuple[AddressKey, ...]) -> dict[int, set[Any]]:
@@ -155,8 +158,10 @@ class AddressComparator:
         if a.country and b.country and a.country != b.country:
             return 4
         same_postcode = bool(a.postcode) and a.postcode == b.postcode
-        if a.number and a.number == b.number and self._street(a, b):
-            return 0 if same_postcode or a.city == b.city else 1
+        if a.number == b.number and self._street(a, b):
+            # The same number, or neither has one (a street where none are used).
+            placed = same_postcode or (a.city == b.city and bool(a.city or a.number))
+            return 0 if placed else 1
         if same_postcode:
             return 2
         if a.city and b.city and JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92:
