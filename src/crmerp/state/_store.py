@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    String,
     Table,
     and_,
     any_,
@@ -184,7 +183,7 @@ class Tx:
         parameter, so the server plans it once instead of parsing hundreds of
         placeholders (about fifteen times faster for a page of ids)."""
         if self.store.dialect == "postgresql":
-            return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+            return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
         # SQLite: the list as one JSON parameter, so the statement is compiled once
         # instead of a placeholder rendered per value on every execution.
         listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
@@ -439,11 +438,11 @@ class Tx:
         self, scope: str, entity: str, after: tuple[str, str] | None, limit: int
     ) -> list[InboxRow]:
         """Staged changes of ``entity`` ordered by (system, native id), after a key."""
-        query = select(inbox).where(inbox.c.scope == scope, inbox.c.entity == entity)
+        query = select(*_INBOX_COLUMNS).where(inbox.c.scope == scope, inbox.c.entity == entity)
         if after is not None:
             query = query.where(tuple_(inbox.c.system, inbox.c.native_id) > tuple_(*after))
         query = query.order_by(inbox.c.system, inbox.c.native_id).limit(limit)
-        return [_inbox_row(r) for r in self.conn.execute(query)]
+        return [_inbox_tuple(r) for r in self.conn.execute(query)]
 
     def inbox_groups(
         self, scope: str, entity: str, after: str | None, limit: int
@@ -470,7 +469,7 @@ class Tx:
         if not chosen:
             return []
         rows = self.conn.execute(
-            select(inbox)
+            select(*_INBOX_COLUMNS)
             .where(
                 inbox.c.scope == scope,
                 inbox.c.entity == entity,
@@ -478,7 +477,7 @@ class Tx:
             )
             .order_by(inbox.c.global_id, inbox.c.system)
         )
-        return [_inbox_row(r) for r in rows]
+        return [_inbox_tuple(r) for r in rows]
 
     def new_counts(self, scope: str, entity: str) -> dict[str, int]:
         """Number of new (unlinked) staged records per system."""
@@ -497,7 +496,7 @@ class Tx:
     def new_rows(self, scope: str, entity: str, system: str) -> Iterator[InboxRow]:
         """Staged records of ``system`` that no link ties to the other system yet."""
         result = self.conn.execute(
-            select(inbox)
+            select(*_INBOX_COLUMNS)
             .where(
                 inbox.c.scope == scope,
                 inbox.c.entity == entity,
@@ -509,7 +508,7 @@ class Tx:
             .execution_options(yield_per=2000)
         )
         for row in result:
-            yield _inbox_row(row)
+            yield _inbox_tuple(row)
 
     def assign(
         self, scope: str, entity: str, rows: Sequence[tuple[str, str, str]], note: str | None = None
@@ -604,11 +603,7 @@ class Tx:
     def close_intents(self, ids: Sequence[int], status: str = "done") -> None:
         """Mark intents as settled once their outcome is committed."""
         for chunk in _chunks(list(ids)):
-            among = (
-                self._among(intents.c.id, chunk)
-                if self.store.dialect == "sqlite"
-                else intents.c.id.in_(chunk)
-            )
+            among = self._among(intents.c.id, chunk)
             self.conn.execute(update(intents).where(among).values(status=status))
 
     def open_intents(self, scope: str) -> list[IntentRow]:
@@ -977,7 +972,8 @@ _INBOX_COLUMNS = tuple(
 
 
 def _inbox_tuple(r: Any) -> InboxRow:
-    """An inbox row as the driver returns it (stamps as text, booleans as 0/1)."""
+    """An inbox row of :data:`_INBOX_COLUMNS`, from SQLAlchemy or from the driver
+    (which gives stamps as text and booleans as 0/1)."""
     stamp = r[5]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp)
@@ -988,21 +984,6 @@ def _inbox_tuple(r: Any) -> InboxRow:
 def _intent_statement() -> Any:
     return intents.insert().values(
         {c.name: bindparam(c.name) for c in intents.columns if c.name != "id"}
-    )
-
-
-def _inbox_row(r: Any) -> InboxRow:
-    return InboxRow(
-        r.entity,
-        r.system,
-        r.native_id,
-        r.global_id,
-        r.data,
-        _aware(r.stamp),
-        bool(r.deleted),
-        bool(r.new),
-        r.attempts,
-        r.note,
     )
 
 
