@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["DriverForm", "driver_form", "driver_params"]
+__all__ = ["DriverForm", "driver_form", "driver_params", "driver_tuples"]
 
 
 @attrs.frozen
@@ -89,3 +89,39 @@ def driver_params(form: DriverForm, rows: Sequence[dict[str, Any]]) -> list[Any]
                 values[index] = processor(values[index])
         params.append(tuple(values))
     return params
+
+
+def driver_tuples(
+    form: DriverForm,
+    fixed: dict[str, Any],
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> list[tuple[Any, ...]] | None:
+    """The driver's parameters for ``rows`` given as tuples of ``columns``, with
+    ``fixed`` holding the values every row shares (converted once, not per row).
+
+    Only for a positional statement whose parameters are the fixed ones around
+    ``columns`` in that order, none of the columns needing conversion; ``None``
+    otherwise (the caller then goes through :func:`driver_params`).
+    """
+    if not form.positional or form.constants:
+        return None
+    names = form.names
+    start = len(names) - len(columns)
+    lead = next((i for i, name in enumerate(names) if name not in fixed), len(names))
+    if lead > start or names[lead : lead + len(columns)] != columns:
+        return None
+    processors = form.processors
+    if any(p is not None for p in processors[lead : lead + len(columns)]):
+        return None
+    if set(names[:lead]) | set(names[lead + len(columns) :]) != set(fixed):
+        return None
+    done = [
+        fixed[name] if p is None or fixed[name] is None else p(fixed[name])
+        for name, p in zip(names, processors, strict=True)
+        if name in fixed
+    ]
+    head, tail = tuple(done[:lead]), tuple(done[lead:])
+    if tail:
+        return [head + row + tail for row in rows]
+    return [head + row for row in rows]

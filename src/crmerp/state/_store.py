@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from crmerp._errors import LeaseHeld, StateCorrupt
-from crmerp.state._driver import driver_form, driver_params
+from crmerp.state._driver import driver_form, driver_params, driver_tuples
 from crmerp.state._open import connect, sidecar_path
 from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, QuarantineRecord
 from crmerp.state._schema import (
@@ -225,6 +226,30 @@ class Tx:
         for chunk in _chunks(params, 2000):
             self.conn.exec_driver_sql(form.sql, list(chunk))
 
+    def _many_tuples(
+        self,
+        stmt: Any,
+        fixed: dict[str, Any],
+        columns: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Execute ``stmt`` for ``rows``, tuples of ``columns``, each with ``fixed``.
+
+        On SQLite the shared values are converted once and each row becomes the
+        driver's parameters by one tuple concatenation; elsewhere (or for a
+        statement whose parameters are not in that order) as :meth:`_many`.
+        """
+        if not rows:
+            return
+        if self.store.dialect == "sqlite":
+            form = driver_form(self.conn.dialect, stmt)
+            params = driver_tuples(form, fixed, columns, rows)
+            if params is not None:
+                for chunk in _chunks(params, 2000):
+                    self.conn.exec_driver_sql(form.sql, list(chunk))
+                return
+        self._many(stmt, [{**fixed, **dict(zip(columns, row, strict=True))} for row in rows])
+
     # --- cursors -------------------------------------------------------------------
 
     def cursor(self, scope: str, system: str, entity: str) -> str | None:
@@ -307,20 +332,13 @@ class Tx:
 
     def put_links(self, scope: str, rows: Iterable[tuple[str, str, str, str, str | None]]) -> None:
         """Upsert links as ``(entity, system, native_id, global_id, seen_hash)``."""
-        payload = [
-            {
-                "scope": scope,
-                "entity": e,
-                "system": s,
-                "native_id": n,
-                "global_id": g,
-                "seen_hash": h,
-            }
-            for e, s, n, g, h in rows
-        ]
-        self._upsert(
-            links, payload, ["scope", "entity", "system", "native_id"], ["global_id", "seen_hash"]
+        stmt = _upsert_statement(
+            self.store.dialect,
+            links,
+            ("scope", "entity", "system", "native_id"),
+            ("global_id", "seen_hash"),
         )
+        self._many_tuples(stmt, {"scope": scope}, _LINK_COLUMNS, [tuple(r) for r in rows])
 
     def drop_links(self, scope: str, entity: str, system: str, native_ids: Sequence[str]) -> None:
         """Remove links of deleted records."""
@@ -373,11 +391,11 @@ class Tx:
 
     def put_bases(self, scope: str, entity: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Upsert bases as ``(global_id, json, hash)``."""
-        payload = [
-            {"scope": scope, "entity": entity, "global_id": g, "data": d, "hash": h}
-            for g, d, h in rows
-        ]
-        self._upsert(bases, payload, ["scope", "entity", "global_id"], ["data", "hash"])
+        stmt = _upsert_statement(
+            self.store.dialect, bases, ("scope", "entity", "global_id"), ("data", "hash")
+        )
+        fixed = {"scope": scope, "entity": entity}
+        self._many_tuples(stmt, fixed, ("global_id", "data", "hash"), [tuple(r) for r in rows])
 
     def drop_bases(self, scope: str, entity: str, global_ids: Sequence[str]) -> None:
         """Forget the bases of deleted records."""
@@ -534,12 +552,11 @@ class Tx:
         """Remove applied changes from the inbox, by (system, native id)."""
         if self.store.dialect == "sqlite":
             # A delete per key through executemany: SQLite runs each in microseconds.
-            self._many(
+            self._many_tuples(
                 _unstage_statement(),
-                [
-                    {"u_scope": scope, "u_entity": entity, "u_system": s, "u_native": n}
-                    for s, n in keys
-                ],
+                {"u_scope": scope, "u_entity": entity},
+                ("u_system", "u_native"),
+                [tuple(k) for k in keys],
             )
             return
         for chunk in _chunks(list(keys)):  # one set-based delete per chunk on a server
@@ -584,16 +601,18 @@ class Tx:
             return []
         self.bumps_generation = True
         now = _now()
+        if self.store.dialect == "sqlite":
+            # Through the driver, then the ids: the insert holds the write lock to
+            # the commit, so the rows took the consecutive ids ending at the highest.
+            fixed = {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now}
+            pick = itemgetter(*_INTENT_COLUMNS)
+            self._many_tuples(_intent_statement(), fixed, _INTENT_COLUMNS, [pick(r) for r in rows])
+            last = int(self.conn.execute(select(func.max(intents.c.id))).scalar_one())
+            return list(range(last - len(rows) + 1, last + 1))
         payload = [
             {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now, **row}
             for row in rows
         ]
-        if self.store.dialect == "sqlite":
-            # Through the driver, then the ids: the insert holds the write lock to
-            # the commit, so the rows took the consecutive ids ending at the highest.
-            self._many(_intent_statement(), payload)
-            last = int(self.conn.execute(select(func.max(intents.c.id))).scalar_one())
-            return list(range(last - len(payload) + 1, last + 1))
         stmt = intents.insert().returning(intents.c.id, sort_by_parameter_order=True)
         ids: list[int] = []
         for chunk in _chunks(payload, 2000):
@@ -768,11 +787,9 @@ class Tx:
     def audit(self, scope: str, run_id: str, rows: Sequence[dict[str, Any]]) -> None:
         """Append field-level changes: entity, global_id, field, old, new, origin, rule."""
         if rows:
-            now = _now()
-            self._many(
-                _audit_statement(),
-                [{"scope": scope, "run_id": run_id, "at": now, **r} for r in rows],
-            )
+            fixed = {"scope": scope, "run_id": run_id, "at": _now()}
+            pick = itemgetter(*_AUDIT_COLUMNS)
+            self._many_tuples(_audit_statement(), fixed, _AUDIT_COLUMNS, [pick(r) for r in rows])
 
     def audit_trail(self, scope: str, global_id: str | None = None) -> list[dict[str, Any]]:
         """Audit rows, optionally for one record, oldest first."""
@@ -883,6 +900,19 @@ def _upsert_statement(
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
     )
+
+
+_LINK_COLUMNS = ("entity", "system", "native_id", "global_id", "seen_hash")
+_AUDIT_COLUMNS = ("entity", "global_id", "field", "old", "new", "origin", "rule")
+_INTENT_COLUMNS = (
+    "entity",
+    "system",
+    "global_id",
+    "kind",
+    "reference",
+    "native_id",
+    "payload_hash",
+)
 
 
 @lru_cache(maxsize=1)
