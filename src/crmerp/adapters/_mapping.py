@@ -30,6 +30,7 @@ from dateutil import parser as dateparser
 from pydantic import BaseModel, ValidationError
 
 from crmerp._errors import DataError, MappingError, UsageError
+from crmerp.adapters._compiled import compile_dump, compile_load
 from crmerp.models import CanonicalModel, Money
 from crmerp.models._invalid import invalid_record
 
@@ -354,6 +355,8 @@ class RecordMapping(Generic[M]):
         self.carried: frozenset[str] = frozenset(f.canonical for f in self.fields)
         self._known = frozenset().union(*(f.sources for f in self.fields)) | self.ignore
         self._check_coverage()
+        self._load = compile_load(self.fields, _Field, _ABSENT, _identity, self._load_each)
+        self._dump = compile_dump(self.fields, _Field, _identity)
 
     def _check_coverage(self) -> None:
         names = set(self.model.model_fields)
@@ -378,6 +381,10 @@ class RecordMapping(Generic[M]):
         """The canonical field values of ``payload`` as a dict (not yet validated)."""
         if self.strict and (unknown := self.unknown_keys(payload)):
             raise MappingError(f"unknown native fields {sorted(unknown)}", field=sorted(unknown)[0])
+        return self._load(payload)
+
+    def _load_each(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`load` field by field, for payloads that are not plain dicts."""
         out: dict[str, Any] = {}
         for spec in self.fields:
             spec.load(payload, out)
@@ -385,6 +392,10 @@ class RecordMapping(Generic[M]):
 
     def dump(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The native payload for canonical field values ``record``."""
+        return self._dump(record)
+
+    def _dump_each(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`dump` field by field, as the compiled function does it."""
         payload: dict[str, Any] = {}
         for spec in self.fields:
             try:
