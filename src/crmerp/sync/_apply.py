@@ -93,6 +93,7 @@ class _Batch:
         self.outbound: dict[tuple[str, str, str], str] = {}
         self.current: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._restage: list[InboxRow] = []
+        self._memo: dict[Any, Any] = {}
 
     # --- loading -------------------------------------------------------------------
 
@@ -368,6 +369,7 @@ class _Batch:
             self.rules,
             resolved={f: _chosen(res, f, views) for f, (res, _i) in resolved.items()},
             parked=frozenset(self.open_fields.get(group.gid, {})),
+            memo=self._memo,
         )
         if seed is not None:
             outcome = attrs.evolve(outcome, result={**seed, **outcome.result})

@@ -90,13 +90,18 @@ def merge(
     *,
     resolved: Mapping[str, Any] | None = None,
     parked: frozenset[str] = frozenset(),
+    memo: dict[Any, Any] | None = None,
 ) -> MergeOutcome:
     """Merge one record. ``resolved`` holds field values a person chose;
-    ``parked`` the fields with an open conflict from an earlier run."""
+    ``parked`` the fields with an open conflict from an earlier run.
+
+    ``memo``, a dict kept by the caller for records merged under the same
+    ``rules``, spares working out again what those rules bar on first sight.
+    """
     if base is None and not resolved and not parked:
         only = _only_side(crm, erp)
         if only is not None:
-            return _first_sight(only, rules)
+            return _first_sight(only, rules, memo)
     agreed = dict(base or {})
     sides = {"crm": crm, "erp": erp}
     state = _Acc()
@@ -113,11 +118,16 @@ def merge(
     )
 
 
-def _first_sight(only: SideView, rules: EntityRules) -> MergeOutcome:
+def _first_sight(only: SideView, rules: EntityRules, memo: dict[Any, Any] | None) -> MergeOutcome:
     """A record one side has and the other never saw: taken as it is, but for the
     fields whose direction does not let them flow from that side."""
     assert only.current is not None
-    barred = [f for f in only.carried if not rules.field(f).direction.allows_from(only.name)]
+    key = ("barred", only.name, only.carried)
+    barred = memo.get(key) if memo is not None else None
+    if barred is None:
+        barred = [f for f in only.carried if not rules.field(f).direction.allows_from(only.name)]
+        if memo is not None:
+            memo[key] = barred
     if not barred:
         return MergeOutcome(dict(only.current), frozenset(), (), (), (), frozenset())
     result = {k: v for k, v in only.current.items() if k not in barred}
