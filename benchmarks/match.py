@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/match.py            # 5,000 and 100,000 customers per system
     python benchmarks/match.py 20000      # other sizes
+    python benchmarks/match.py --curve    # also precision and recall at other thresholds
 
 For each size it prints precision, recall and F1 of the auto-links, blocking
 recall (the share of true pairs that blocking proposed at all), the pairs
@@ -27,8 +28,10 @@ from tests.match.synthetic import customer_systems
 
 from crmerp.match import ProbabilisticMatcher, Thresholds, decide
 
+_CURVE = (0.999, 0.995, 0.99, 0.98, 0.95, 0.9)
 
-def _run(size: int, seed: int, thresholds: Thresholds, corruption: float) -> None:
+
+def _run(size: int, seed: int, thresholds: Thresholds, corruption: float, curve: bool) -> None:
     started = time.perf_counter()
     systems = customer_systems(size, seed=seed, corruption=corruption)
     generated = time.perf_counter() - started
@@ -62,6 +65,16 @@ def _run(size: int, seed: int, thresholds: Thresholds, corruption: float) -> Non
     print(f"              ({generated:.1f} s generating data, not counted)")
     print(f"  peak RSS    {peak_mib:,.0f} MiB ({before_mib:,.0f} MiB held before matching)")
     print(f"  estimated   {linkage.parameters.expected_matches:,.0f} true matches")
+    if curve:
+        print("  link at     precision  recall  F1      wrong")
+        for link in _CURVE:
+            at = Thresholds(link=link, review=min(thresholds.review, link))
+            found = set(decide(linkage.pairs, at).links)
+            right = len(found & truth)
+            p, r = right / len(found), right / len(truth)
+            mark = "  (default)" if link == Thresholds().link else ""
+            wrong = len(found) - right
+            print(f"  {link:<10} {p:.5f}    {r:.4f}  {2 * p * r / (p + r):.4f}  {wrong}{mark}")
 
 
 def _resident_mib() -> float:
@@ -81,10 +94,13 @@ def main() -> None:
     parser.add_argument("--link", type=float, default=Thresholds().link)
     parser.add_argument("--review", type=float, default=Thresholds().review)
     parser.add_argument("--corruption", type=float, default=1.0, help="scale of the damage")
+    parser.add_argument(
+        "--curve", action="store_true", help="also print the figures at other link thresholds"
+    )
     args = parser.parse_args()
     thresholds = Thresholds(link=args.link, review=args.review)
     for size in args.sizes:
-        _run(size, args.seed, thresholds, args.corruption)
+        _run(size, args.seed, thresholds, args.corruption, args.curve)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ import pytest
 
 from crmerp.match import (
     NULL,
+    AddressComparator,
     AnyShared,
     DateComparator,
     Exact,
+    LegalFormComparator,
     NameComparator,
     Numeric,
     Similarity,
     company_name_key,
+    normalize_address,
     person_name_key,
 )
 
@@ -67,3 +70,24 @@ def test_dates_forgive_transposed_day_and_month_and_a_mistyped_digit() -> None:
 def test_numbers_compare_by_relative_tolerance() -> None:
     compare = Numeric((0.01, 0.1))
     assert [compare(200.0, v) for v in (200.0, 201.0, 190.0, 100.0)] == [0, 1, 2, 3]
+
+
+def test_a_legal_form_counts_only_where_the_names_differ() -> None:
+    compare = LegalFormComparator()
+    assert compare.levels[compare(("mueller bau", "GmbH"), ("mueller", "GmbH"))] == "exact"
+    # One name and one form: the form says nothing the name did not.
+    assert compare(("mueller", "GmbH"), ("mueller", "GmbH")) == NULL
+    # One name, two forms: two companies, whatever the name says.
+    assert compare.levels[compare(("mueller", "GmbH"), ("mueller", "KG"))] == "different"
+    assert compare(None, ("mueller", "KG")) == NULL
+
+
+def test_addresses_in_two_countries_are_their_own_level() -> None:
+    compare = AddressComparator()
+    berlin = normalize_address("Hauptstraße 5", "10115", "Berlin", "DE")
+    munich = normalize_address("Leopoldstraße 9", "80802", "München", "DE")
+    vienna = normalize_address("Hauptstraße 5", "1010", "Wien", "AT")
+    assert compare.levels[compare((berlin,), (munich,))] == "different"
+    assert compare.levels[compare((berlin,), (vienna,))] == "another country"
+    # A customer with an address in each country is compared on its closest.
+    assert compare.levels[compare((berlin, vienna), (munich,))] == "different"

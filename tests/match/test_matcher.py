@@ -243,3 +243,25 @@ def test_deduplicating_one_system_does_not_assume_one_partner(customers: Systems
     spec = ProbabilisticMatcher().specs["customer"]
     found = link_records(spec, customers.crm[:200])
     assert all("one partner" not in dict(p.explanation.as_pairs()) for p in found.pairs)
+
+
+def test_one_name_in_two_countries_is_two_companies(customers: Systems) -> None:
+    def nordlicht(native_id: str, street: str, postcode: str, city: str, country: str) -> Customer:
+        address = {"street": street, "postcode": postcode, "city": city, "country": country}
+        return Customer.model_validate(
+            {"id": native_id, "name": "Nordlicht Handels GmbH", "addresses": [address]}
+        )
+
+    crm = [*customers.crm, nordlicht("c-de", "Hauptstraße 5", "10115", "Berlin", "DE")]
+    erp = [*customers.erp, nordlicht("e-at", "Ringstraße 12", "1010", "Wien", "AT")]
+    linkage = ProbabilisticMatcher().link("customer", crm, erp)
+    pair = _weights(linkage)[("c-de", "e-at")]
+    assert linkage is not None
+    levels = ProbabilisticMatcher().specs["customer"].comparison("address").levels
+    abroad = linkage.parameters.weight("address", levels.index("another country"))
+    elsewhere = linkage.parameters.weight("address", levels.index("different"))
+    assert pair["address"] == pytest.approx(abroad, abs=1e-3)
+    assert abroad < elsewhere - 3  # the data shows true pairs rarely span two countries
+    assert "legal_form" not in pair  # the same name's same form is no more evidence
+    decisions = ProbabilisticMatcher().match("customer", crm, erp)
+    assert ("c-de", "e-at") not in decisions.links

@@ -25,6 +25,7 @@ from crmerp.match._comparators import (
 from crmerp.match._customer import (
     AddressComparator,
     EmailComparator,
+    LegalFormComparator,
     NameComparator,
     customer_features,
     customer_spec,
@@ -79,6 +80,7 @@ __all__ = [
     "ExactKeyMatcher",
     "Explanation",
     "Features",
+    "LegalFormComparator",
     "Linkage",
     "MatchDecisions",
     "MatchSpec",

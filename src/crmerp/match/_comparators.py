@@ -34,7 +34,7 @@ class Comparator(Protocol):
 
     @property
     def levels(self) -> tuple[str, ...]:
-        """Names of the levels, strongest agreement first, "different" last."""
+        """Names of the levels, strongest agreement first, strongest disagreement last."""
         ...
 
     def __call__(self, a: Any, b: Any, /) -> int:

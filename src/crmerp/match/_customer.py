@@ -24,6 +24,7 @@ from crmerp.models import Customer, CustomerKind
 __all__ = [
     "AddressComparator",
     "EmailComparator",
+    "LegalFormComparator",
     "NameComparator",
     "customer_blocking_keys",
     "customer_features",
@@ -94,6 +95,36 @@ def _words_within(a: str, b: str) -> bool:
 
 
 @attrs.frozen
+class LegalFormComparator:
+    """Legal forms: the same or different, counted only where the names differ.
+
+    Values are ``(name key, legal form)``. Companies that share a name exactly,
+    such as a branch and its namesake, mostly share its legal form too, so
+    under one name the same form is no further evidence, and counting it would
+    count the name twice. A different form under one name still counts against:
+    "Müller GmbH" and "Müller KG" are two companies.
+
+    >>> compare = LegalFormComparator()
+    >>> compare(("mueller", "GmbH"), ("mueller bau", "GmbH")), compare(("a", "AG"), ("a", "AG"))
+    (0, -1)
+    """
+
+    levels: tuple[str, ...] = ("exact", "different")
+
+    def exact_keys(self, value: tuple[str, str] | None) -> tuple[str, ...]:
+        """The legal form: lets u of "exact" be counted, not sampled."""
+        return (value[1],) if value else ()
+
+    def __call__(self, a: tuple[str, str] | None, b: tuple[str, str] | None, /) -> int:
+        """The level of ``a`` against ``b``."""
+        if not a or not b:
+            return NULL
+        if a[1] != b[1]:
+            return 1
+        return NULL if a[0] == b[0] else 0
+
+
+@attrs.frozen
 class EmailComparator:
     """Emails: an address in common, else a company domain in common, else different.
 
@@ -118,17 +149,28 @@ class EmailComparator:
 
 @attrs.frozen
 class AddressComparator:
-    """Addresses: same, same street, same postcode, same city, or different.
+    """Addresses: same, same street, same postcode, same city, different, or in
+    another country.
 
     Customers with several addresses are compared on their closest pair. A
     street and a city written into each other's fields still compare, since
     the street level also accepts the street found in the other's city. Two
     addresses on the same street where neither gives a number count as the
     same street too: u, counted over such pairs, says how much that is worth.
+    Addresses in two countries are a level of their own: one company is rarely
+    registered in two countries under two ids, while two companies of one name
+    often are.
     """
 
     street_threshold: float = 0.9
-    levels: tuple[str, ...] = ("same", "same street", "same postcode", "same city", "different")
+    levels: tuple[str, ...] = (
+        "same",
+        "same street",
+        "same postcode",
+        "same city",
+        "different",
+        "another country",
+    )
 
     def exact_keys(self, value: tuple[AddressKey, ...]) -> set[tuple[str, ...]]:
         """Postcode (or city), street start and number (none for a street without
@@ -156,7 +198,7 @@ class AddressComparator:
 
     def _pair(self, a: AddressKey, b: AddressKey) -> int:
         if a.country and b.country and a.country != b.country:
-            return 4
+            return 5
         same_postcode = bool(a.postcode) and a.postcode == b.postcode
         if a.number == b.number and self._street(a, b):
             # The same number, or neither has one (a street where none are used).
@@ -198,6 +240,7 @@ def customer_features(customer: Customer) -> Features:
     return {
         "name": name,
         "legal_form": legal_form,
+        "named_form": (name.key, legal_form) if name and legal_form else None,
         "tax_id": tax_id_key(customer.tax_id) if customer.tax_id else None,
         "emails": (
             frozenset(address for address, _ in emails),
@@ -253,15 +296,21 @@ def customer_spec() -> MatchSpec:
                 u=(0.0005, 0.0002, 0.001, 0.01, 0.9883),
                 term_frequencies=True,
             ),
-            Comparison("legal_form", Exact(), m=(0.9, 0.1), u=(0.3, 0.7)),
+            Comparison(
+                "legal_form",
+                LegalFormComparator(),
+                m=(0.9, 0.1),
+                u=(0.3, 0.7),
+                feature="named_form",
+            ),
             Comparison("tax_id", Exact(), m=(0.95, 0.05), u=(0.0001, 0.9999)),
             Comparison("emails", EmailComparator(), m=(0.6, 0.2, 0.2), u=(0.0001, 0.001, 0.9989)),
             Comparison("phones", AnyShared(), m=(0.7, 0.3), u=(0.0001, 0.9999)),
             Comparison(
                 "address",
                 AddressComparator(),
-                m=(0.65, 0.15, 0.08, 0.07, 0.05),
-                u=(0.0001, 0.0002, 0.002, 0.02, 0.9777),
+                m=(0.65, 0.15, 0.08, 0.07, 0.045, 0.005),
+                u=(0.0001, 0.0002, 0.002, 0.02, 0.3777, 0.6),
             ),
             Comparison("contacts", AnyShared(), m=(0.5, 0.5), u=(0.001, 0.999)),
         ),
