@@ -3,7 +3,7 @@
 import pytest
 
 from crmerp import UsageError
-from crmerp.match import ExactKeyMatcher, deduplicate
+from crmerp.match import ExactKeyMatcher, Thresholds, deduplicate
 from crmerp.models import Customer, Invoice
 from tests.match.synthetic import Systems
 
@@ -43,3 +43,15 @@ def test_the_exact_key_matcher_still_links_shared_keys() -> None:
     crm = [Customer(id="c1", name="A", tax_id="DE136695976")]
     erp = [Customer(id="e1", name="B", tax_id="DE136695976")]
     assert ExactKeyMatcher().match("customer", crm, erp).links == (("c1", "e1"),)
+
+
+def test_deduplicating_links_only_what_matching_two_systems_would_at_0_999(
+    customers: Systems,
+) -> None:
+    # Within one system nothing says a record has at most one partner, so the
+    # link band starts higher than between two systems.
+    found = deduplicate([*customers.crm, *customers.erp])
+    assert found.pairs
+    assert min(p.probability for p in found.pairs) >= 0.999
+    doubtful = [p for p in found.reviews if p.probability >= Thresholds().link]
+    assert doubtful  # pairs two-system matching would link go to review here

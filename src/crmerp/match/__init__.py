@@ -31,7 +31,7 @@ from crmerp.match._customer import (
     customer_spec,
 )
 from crmerp.match._decide import Band, Thresholds, decide
-from crmerp.match._dedupe import Deduplication, deduplicate
+from crmerp.match._dedupe import DEDUPE_THRESHOLDS, Deduplication, deduplicate
 from crmerp.match._entity_matchers import EntityMatchers, default_matcher
 from crmerp.match._estimate import Override, Parameters
 from crmerp.match._identifiers import (
@@ -61,6 +61,7 @@ from crmerp.match._spec import Comparison, Features, MatchSpec
 from crmerp.match._text import fold
 
 __all__ = [
+    "DEDUPE_THRESHOLDS",
     "FREEMAIL_DOMAINS",
     "LEGAL_FORMS",
     "NULL",
