@@ -47,6 +47,7 @@ PACKAGES = (
 QUICK_ARGS: dict[str, list[str]] = {
     "match": ["2000", "10000"],
     "sync": ["--records", "10000"],
+    "sync_floor": ["--records", "10000"],
     "models": ["--seconds", "0.5"],
     "demo": ["--customers", "300"],
 }
