@@ -74,13 +74,9 @@ def compile_load(
             lines.append(f"        out[{name!r}] = raw")
         else:
             env[f"read{index}"] = spec.to_canonical
-            lines.append("        try:")
-            lines.append(f"            out[{name!r}] = read{index}(raw)")
-            lines.append("        except DataError as exc:")
-            lines.append(f"            raise failed(spec{index}, exc, raw) from None")
+            _guarded(lines, "        ", [f"out[{name!r}] = read{index}(raw)"], index, "raw")
     lines.append("    return out")
-    exec("\n".join(lines), env)  # code built above from field names only
-    loader: Loader = env["load"]
+    loader: Loader = _defined(lines, env, "load")
     return loader
 
 
@@ -90,20 +86,30 @@ def compile_dump(fields: Sequence[Any], field_type: type, identity: Any) -> Dump
     lines = ["def dump(record):", "    payload = {}"]
     for index, spec in enumerate(fields):
         env[f"spec{index}"] = spec
-        lines.append("    try:")
         if not _plain(spec, field_type):
-            lines.append(f"        spec{index}.dump(record, payload)")
+            body = [f"spec{index}.dump(record, payload)"]
         else:
             key, name = spec.path[0], spec.canonical
-            lines.append(f"        if {name!r} in record:")
-            if spec.to_native is identity:
-                lines.append(f"            payload[{key!r}] = record[{name!r}]")
-            else:
+            value = f"record[{name!r}]"
+            if spec.to_native is not identity:
                 env[f"write{index}"] = spec.to_native
-                lines.append(f"            payload[{key!r}] = write{index}(record[{name!r}])")
-        lines.append("    except DataError as exc:")
-        lines.append(f"        raise failed(spec{index}, exc, record) from None")
+                value = f"write{index}({value})"
+            body = [f"if {name!r} in record:", f"    payload[{key!r}] = {value}"]
+        _guarded(lines, "    ", body, index, "record")
     lines.append("    return payload")
-    exec("\n".join(lines), env)  # code built above from field names only
-    dumper: Dumper = env["dump"]
+    dumper: Dumper = _defined(lines, env, "dump")
     return dumper
+
+
+def _guarded(lines: list[str], pad: str, body: list[str], index: int, value: str) -> None:
+    """Append ``body`` at ``pad``, a DataError in it reported as field ``index``'s."""
+    lines.append(f"{pad}try:")
+    lines.extend(f"{pad}    {line}" for line in body)
+    lines.append(f"{pad}except DataError as exc:")
+    lines.append(f"{pad}    raise failed(spec{index}, exc, {value}) from None")
+
+
+def _defined(lines: list[str], env: dict[str, Any], name: str) -> Any:
+    """The function ``name`` that ``lines`` define, run in ``env``."""
+    exec("\n".join(lines), env)  # code built here from field names only
+    return env[name]
