@@ -165,6 +165,7 @@ def test_status_reports_links_and_runs(synced: Company, invoke: Invoke) -> None:
     assert payload["config"]["crm"]["adapter"] == "fake-crm"
     assert payload["status"]["runs"]
     assert "Linked records" in invoke("status").stdout
+    assert "probabilistic (link from 0.95, review from 0.5)" in invoke("status").stdout
 
 
 class _TokenCRMAdapter(FakeCRMAdapter):

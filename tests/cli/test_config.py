@@ -27,6 +27,21 @@ def test_a_config_loads_with_defaults(folder: Path) -> None:
     assert (config.scope, config.batch_size, config.matcher) == ("test", 100, "probabilistic")
 
 
+def test_the_match_section_sets_the_bands_the_engine_matches_in(folder: Path) -> None:
+    from crmerp.cli._session import open_engine
+    from crmerp.match import EntityMatchers, ProbabilisticMatcher, Thresholds
+
+    default = load_config(_write(folder, CONFIG))
+    assert (default.match_link, default.match_review) == (Thresholds().link, Thresholds().review)
+    config = load_config(_write(folder, CONFIG + "\n[match]\nlink = 0.999\nreview = 0.6\n"))
+    assert config.shown()["match"] == {"link": 0.999, "review": 0.6}
+    with open_engine(config, create=True) as engine:
+        assert isinstance(engine.matcher, EntityMatchers)
+        customers = engine.matcher.matchers["customer"]
+        assert isinstance(customers, ProbabilisticMatcher)
+        assert customers.thresholds == Thresholds(link=0.999, review=0.6)
+
+
 def test_environment_variables_fill_settings_and_are_masked(folder: Path) -> None:
     text = CONFIG.replace('path = "crm.json"', 'path = "${DEMO_CRM_FILE}"')
     config = load_config(_write(folder, text), {"DEMO_CRM_FILE": "s3cr3t.json"})
@@ -59,6 +74,14 @@ def test_secrets_written_into_the_file_are_masked_too(folder: Path) -> None:
         (("[sync]", "[syncing]"), 16, "syncing"),
         (('scope = "test"', 'scope = "test"\nmatcher = "fuzzy"'), 18, "sync.matcher"),
         (('path = "erp.json"', 'path = "erp.json"\ncolour = 1'), 15, "erp.settings.colour"),
+        (("batch_size = 100", "batch_size = 100\n\n[match]\nlink = 1.5"), 21, "match.link"),
+        (("batch_size = 100", "batch_size = 100\n\n[match]\nlink = true"), 21, "match.link"),
+        (
+            ("batch_size = 100", "batch_size = 100\n\n[match]\nlink = 0.9\nreview = 0.95"),
+            22,
+            "match.review",
+        ),
+        (("batch_size = 100", "batch_size = 100\n\n[match]\nmargin = 3"), 21, "match.margin"),
     ],
 )
 def test_errors_name_the_file_line_and_key(

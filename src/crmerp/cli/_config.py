@@ -20,6 +20,10 @@
     batch_size = 500
     matcher = "probabilistic"              # or "exact", or "none"
 
+    [match]                                # the probabilistic matcher's bands
+    link = 0.95                            # link at once from this probability up
+    review = 0.5                           # a review item from this one up
+
     [rules]
     path = "rules.toml"                    # or rules tables inline: [rules.customer] ...
 
@@ -70,6 +74,7 @@ _SECTIONS = {
     "crm": {"adapter", "settings"},
     "erp": {"adapter", "settings"},
     "sync": {"scope", "batch_size", "matcher"},
+    "match": {"link", "review"},
     "rules": None,  # entity tables, checked by Rules
 }
 
@@ -101,6 +106,8 @@ class Config:
     scope: str = "default"
     batch_size: int = 500
     matcher: str = "probabilistic"
+    match_link: float = 0.95
+    match_review: float = 0.5
     secrets: frozenset[str] = frozenset()
     locator: TomlLocator | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -118,6 +125,7 @@ class Config:
             "crm": {"adapter": self.crm.adapter, "settings": self.crm.shown()},
             "erp": {"adapter": self.erp.adapter, "settings": self.erp.shown()},
             "sync": {"scope": self.scope, "batch_size": self.batch_size, "matcher": self.matcher},
+            "match": {"link": self.match_link, "review": self.match_review},
             "rules": {"path": str(self.rules_path) if self.rules_path else None},
         }
 
@@ -245,6 +253,7 @@ class _Loader:
             if needed not in data:
                 raise self.error(f'missing section [{needed}] (with adapter = "...")', needed)
         sync = data.get("sync", {})
+        link, review = self._bands(data.get("match", {}))
         rules, rules_path = self._rules(data.get("rules", {}))
         return Config(
             path=self.path,
@@ -256,6 +265,8 @@ class _Loader:
             scope=self._text(sync, "sync", "scope", "default"),
             batch_size=self._batch_size(sync),
             matcher=self._matcher(sync),
+            match_link=link,
+            match_review=review,
             secrets=frozenset(self.secrets),
             locator=self.where,
         )
@@ -348,6 +359,27 @@ class _Loader:
                 f"matcher must be one of {', '.join(MATCHERS)}, not {value!r}", "sync.matcher"
             )
         return value
+
+    def _bands(self, match: Mapping[str, Any]) -> tuple[float, float]:
+        link = self._probability(match, "link", 0.95)
+        review = self._probability(match, "review", 0.5)
+        if review > link:
+            raise self.error(
+                f"review ({review}) must not be above link ({link}): pairs between the two "
+                "go to review",
+                "match.review",
+            )
+        return link, review
+
+    def _probability(self, match: Mapping[str, Any], key: str, default: float) -> float:
+        value = match.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            raise self.error(
+                f"{key} must be a probability above 0 and below 1, such as {default}, "
+                f"not {value!r}",
+                f"match.{key}",
+            )
+        return float(value)
 
     # --- values -------------------------------------------------------------------------
 

@@ -389,6 +389,11 @@ def status_view(status: dict[str, Any], config: dict[str, Any], out: Output) -> 
         settings = ", ".join(f"{k}={v}" for k, v in config[role]["settings"].items())
         head.add_row(Text(role.upper()), out.text(f"{config[role]['adapter']} ({settings})"))
     head.add_row(Text("scope"), out.text(config["sync"]["scope"]))
+    matcher = config["sync"]["matcher"]
+    if matcher == "probabilistic":
+        bands = config["match"]
+        matcher += f" (link from {bands['link']:g}, review from {bands['review']:g})"
+    head.add_row(Text("matching"), out.text(matcher))
     head.add_row(Text("open conflicts"), Text(str(status["conflicts"])))
     head.add_row(Text("quarantined"), Text(str(status["quarantined"])))
     head.add_row(Text("lease"), out.text(status.get("lease") or "free"))

@@ -6,25 +6,26 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from crmerp.cli._config import Config
-from crmerp.match import ExactKeyMatcher, Matcher, default_matcher
+from crmerp.match import ExactKeyMatcher, Matcher, Thresholds, default_matcher
 from crmerp.state import StateStore, open_state
 from crmerp.sync import SyncEngine
 
 __all__ = ["make_matcher", "open_engine", "open_state_for"]
 
 
-def make_matcher(name: str) -> Matcher | None:
+def make_matcher(name: str, thresholds: Thresholds | None = None) -> Matcher | None:
     """The matcher called ``name`` in ``crmerp.toml``: ``probabilistic``, ``exact`` or ``none``.
 
     ``probabilistic`` matches customers with
     :class:`~crmerp.match.ProbabilisticMatcher` (names, VAT numbers, emails,
-    phones, addresses) and products by their exact SKU or GTIN, the catalogue's
-    own keys. ``exact`` uses exact keys for both.
+    phones, addresses), in the bands of ``thresholds`` (the ``[match]`` section),
+    and products by their exact SKU or GTIN, the catalogue's own keys. ``exact``
+    uses exact keys for both.
     """
     if name == "none":
         return None
     if name == "probabilistic":
-        return default_matcher()
+        return default_matcher(thresholds)
     return ExactKeyMatcher()
 
 
@@ -57,7 +58,9 @@ def open_engine(
             erp=erp,
             state=state,
             rules=config.rules,
-            matcher=make_matcher(config.matcher),
+            matcher=make_matcher(
+                config.matcher, Thresholds(link=config.match_link, review=config.match_review)
+            ),
             scope=config.scope,
             batch_size=config.batch_size,
             progress=progress,

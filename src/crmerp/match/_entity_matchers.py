@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from crmerp.match._decide import Thresholds
 from crmerp.match._matcher import ProbabilisticMatcher
 from crmerp.match._protocol import ExactKeyMatcher, MatchDecisions, Matcher
 from crmerp.models import CanonicalModel
@@ -37,12 +38,15 @@ class EntityMatchers:
         return matcher.match(entity, crm, erp, rejected)
 
 
-def default_matcher() -> EntityMatchers:
+def default_matcher(thresholds: Thresholds | None = None) -> EntityMatchers:
     """What the engine matches with unless told otherwise.
 
     Customers go to :class:`ProbabilisticMatcher` (names, tax ids, emails, phones,
-    addresses: sure pairs link, likely ones go to review); products are paired by
-    their exact SKU or GTIN, the catalogue's own keys, which a small catalogue
-    gives too little data to weigh probabilistically.
+    addresses: sure pairs link, likely ones go to review), in the bands of
+    ``thresholds`` (default :class:`Thresholds`); products are paired by their
+    exact SKU or GTIN, the catalogue's own keys, which a small catalogue gives
+    too little data to weigh probabilistically.
     """
-    return EntityMatchers({"customer": ProbabilisticMatcher(), "product": ExactKeyMatcher()})
+    return EntityMatchers(
+        {"customer": ProbabilisticMatcher(thresholds), "product": ExactKeyMatcher()}
+    )
