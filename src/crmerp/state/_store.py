@@ -47,6 +47,7 @@ from crmerp.state._schema import (
     quarantine,
     runs,
 )
+from crmerp.state._statistics import GrowthTracker
 
 __all__ = ["StateStore", "Tx", "open_state"]
 
@@ -98,6 +99,7 @@ class StateStore:
         self.url = url
         self.dialect = engine.dialect.name
         self._sidecar = sidecar_path(url)
+        self.growth = GrowthTracker(engine) if self.dialect == "postgresql" else None
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -124,6 +126,8 @@ class StateStore:
             raise StateCorrupt(f"state became unreadable: {exc.orig}") from exc
         if self._sidecar is not None and getattr(tx, "new_generation", None) is not None:
             _write_atomic(self._sidecar, str(tx.new_generation))
+        if self.growth is not None:
+            self.growth.after_commit()
 
     def _check_generation(self, *, rebaseline: bool) -> None:
         if self._sidecar is None or not self._sidecar.exists():
@@ -220,6 +224,8 @@ class Tx:
             # per thousand rows, which beats any per-row statement, pipelined or not.
             for chunk in _chunks(rows, 2000):
                 self.conn.execute(stmt, list(chunk))
+            if self.store.growth is not None:
+                self.store.growth.wrote(stmt.table.name, len(rows))
             return
         form = driver_form(self.conn.dialect, stmt)
         params = driver_params(form, rows)
