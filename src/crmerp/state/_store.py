@@ -565,12 +565,22 @@ class Tx:
                 [tuple(k) for k in keys],
             )
             return
-        for chunk in _chunks(list(keys)):  # one set-based delete per chunk on a server
+        # PostgreSQL: one set-based delete per chunk, the keys as two arrays, so the
+        # server plans one statement of four parameters rather than a row-value list
+        # of a thousand (planning that list cost 110 ms a batch at 20,000 customers).
+        for chunk in _chunks(list(keys)):
+            systems, natives = zip(*chunk, strict=True)
+            pairs = func.unnest(
+                bindparam(None, list(systems), type_=ARRAY(inbox.c.system.type)),
+                bindparam(None, list(natives), type_=ARRAY(inbox.c.native_id.type)),
+            ).table_valued("system", "native_id").render_derived()
             self.conn.execute(
                 delete(inbox).where(
                     inbox.c.scope == scope,
                     inbox.c.entity == entity,
-                    tuple_(inbox.c.system, inbox.c.native_id).in_(chunk),
+                    tuple_(inbox.c.system, inbox.c.native_id).in_(
+                        select(pairs.c.system, pairs.c.native_id)
+                    ),
                 )
             )
 
