@@ -43,9 +43,9 @@ class Thresholds:
     ``link`` is the probability of the weakest pair linked at once, not the
     share of links that are right: most links score far above it. At the
     default of 0.95 the benchmark's links were 99.97% right or better (see
-    docs/matching.md, "Choosing the link threshold"); 0.999 halves the few
-    wrong links and leaves about one true pair in a hundred more as a
-    duplicate or review item.
+    docs/matching.md, "Choosing the link threshold"); at 0.999 the wrong links
+    of 100,000 customers fell from 17 to 2, and some 430 more true pairs were
+    left to review or created twice.
     """
 
     link: float = attrs.field(default=0.95, validator=_check)
