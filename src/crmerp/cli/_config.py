@@ -65,6 +65,9 @@ CONFIG_ENV = "CRMERP_CONFIG"
 MASK = "***"
 """What a secret is shown as."""
 MATCHERS = ("probabilistic", "exact", "none")
+LINK, REVIEW = 0.95, 0.5
+"""``[match]`` defaults: those of :class:`crmerp.match.Thresholds`, written out so
+that loading a config does not import the matcher (a test holds them equal)."""
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|credential", re.IGNORECASE)
@@ -106,8 +109,8 @@ class Config:
     scope: str = "default"
     batch_size: int = 500
     matcher: str = "probabilistic"
-    match_link: float = 0.95
-    match_review: float = 0.5
+    match_link: float = LINK
+    match_review: float = REVIEW
     secrets: frozenset[str] = frozenset()
     locator: TomlLocator | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -361,8 +364,8 @@ class _Loader:
         return value
 
     def _bands(self, match: Mapping[str, Any]) -> tuple[float, float]:
-        link = self._probability(match, "link", 0.95)
-        review = self._probability(match, "review", 0.5)
+        link = self._probability(match, "link", LINK)
+        review = self._probability(match, "review", REVIEW)
         if review > link:
             raise self.error(
                 f"review ({review}) must not be above link ({link}): pairs between the two "
