@@ -17,7 +17,10 @@ from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
 
-__all__ = ["RunContext", "Side"]
+__all__ = ["ENGINE_SYSTEM", "RunContext", "Side"]
+
+ENGINE_SYSTEM = "crmerp"
+"""Pseudo-system of staged rows the engine makes itself (re-checks, derived records)."""
 
 
 @attrs.define

@@ -15,10 +15,11 @@ from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageErro
 from crmerp.adapters import ENTITIES, Adapter
 from crmerp.match import Matcher, default_matcher
 from crmerp.state import ConflictRecord, InboxRow, QuarantineRecord, StateStore
-from crmerp.sync._apply import ENGINE_SYSTEM, FAILED_NOTE, apply
+from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import RunContext, Side
+from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side
 from crmerp.sync._linking import link_new
+from crmerp.sync._plan import FAILED_NOTE
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy

@@ -1,0 +1,259 @@
+"""Commit: settle a batch's plans and answers into the state in one transaction.
+
+A group whose writes all succeeded moves its links, base, audit and conflicts
+and leaves the inbox; a group that waits keeps its staged rows with a note (and
+its old base), so the next pass redoes exactly what is left; a record set aside
+is quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmerp.adapters import WriteKind, WriteResult
+from crmerp.state import InboxRow, Tx
+from crmerp.sync._codec import dumps, fingerprint
+from crmerp.sync._context import ENGINE_SYSTEM, RunContext
+from crmerp.sync._merge import STILL_PARKED
+from crmerp.sync._plan import FAILED_NOTE, GroupPlan, Op, SetAside
+from crmerp.sync._report import EntityReport
+from crmerp.sync._write import Sent
+
+__all__ = ["commit"]
+
+LinkRow = tuple[str, str, str, str, str | None]
+"""(entity, system, native id, global id, hash of what that side holds)."""
+
+
+@attrs.define
+class _Changes:
+    """Everything one batch commits, gathered so each kind is one statement."""
+
+    links: list[LinkRow] = attrs.Factory(list)
+    drop_links: list[tuple[str, str]] = attrs.Factory(list)
+    bases: list[tuple[str, str, str]] = attrs.Factory(list)
+    drop_bases: list[str] = attrs.Factory(list)
+    unstage: list[tuple[str, str]] = attrs.Factory(list)
+    defer: list[tuple[str, str, str]] = attrs.Factory(list)
+    derived: list[InboxRow] = attrs.Factory(list)
+    audit: list[dict[str, Any]] = attrs.Factory(list)
+    conflicts: list[dict[str, Any]] = attrs.Factory(list)
+    settled: list[int] = attrs.Factory(list)
+    quarantine: list[dict[str, Any]] = attrs.Factory(list)
+
+    def flush(self, tx: Tx, scope: str, entity: str, run_id: str) -> None:
+        for system, native_id in self.drop_links:
+            tx.drop_links(scope, entity, system, [native_id])
+        # A record's link can be gathered twice (seen, and as the side it came
+        # from); upserts of one key apply in order, so the last one is all that counts.
+        tx.put_links(scope, list({link[:3]: link for link in self.links}.values()))
+        if self.drop_bases:
+            tx.drop_bases(scope, entity, self.drop_bases)
+        tx.put_bases(scope, entity, self.bases)
+        tx.unstage(scope, entity, self.unstage)
+        for system, native_id, note in self.defer:
+            tx.defer(scope, entity, [(system, native_id)], note)
+        if self.derived:
+            tx.stage(scope, self.derived)
+        tx.audit(scope, run_id, self.audit)
+        for conflict_id in self.settled:
+            tx.set_conflict(conflict_id, "applied")
+        for conflict in self.conflicts:
+            tx.add_conflict(scope, **conflict)
+        if self.quarantine:
+            tx.quarantine(scope, self.quarantine)
+
+
+def commit(
+    ctx: RunContext,
+    entity: str,
+    plans: Sequence[GroupPlan],
+    rows: Sequence[Mapping[str, InboxRow]],
+    sent: Sent,
+) -> None:
+    """Settle every plan (with the staged rows of its group) in one transaction."""
+    settle = _Settle(ctx, entity)
+    for plan, staged in zip(plans, rows, strict=True):
+        settle.group(plan, staged, sent)
+    with ctx.tx() as tx:
+        settle.changes.flush(tx, ctx.scope, entity, ctx.run_id)
+        if sent.restage:
+            tx.stage(ctx.scope, list(sent.restage))
+        if sent.intent_ids:
+            tx.close_intents(list(sent.intent_ids))
+        if ctx.worker_id and not ctx.dry:
+            tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
+    ctx.boundary("state.commit")
+    ctx.progress(entity, "apply", len(plans))
+
+
+class _Settle:
+    """Turns plans and answers into the batch's state changes and report counts."""
+
+    def __init__(self, ctx: RunContext, entity: str) -> None:
+        self.ctx = ctx
+        self.entity = entity
+        self.rep: EntityReport = ctx.report.entity(entity)
+        self.changes = _Changes()
+
+    def group(self, plan: GroupPlan, staged: Mapping[str, InboxRow], sent: Sent) -> None:
+        bad = sent.unreadable.get(plan.gid) or (plan.hold.set_aside if plan.hold else None)
+        if bad is not None:
+            held = plan.hold.note if plan.hold else f"{FAILED_NOTE} {bad.reason}"
+            self._set_aside(bad, staged, held)
+            return
+        note: str | None = plan.hold.note if plan.hold else sent.changed.get(plan.gid)
+        note = note or self._answers(plan, sent)
+        if note is not None:
+            self.rep.deferred += 1
+            self.changes.defer.extend((s, r.native_id, note) for s, r in staged.items())
+            return
+        self._applied(plan, staged)
+
+    def _answers(self, plan: GroupPlan, sent: Sent) -> str | None:
+        """``None`` when every write of ``plan`` was done, else the note to wait with."""
+        note = None
+        for index, op in enumerate(plan.ops):
+            problem = self._record(plan, op, sent.results.get((plan.gid, index)))
+            note = note or problem
+        return note
+
+    def _record(self, plan: GroupPlan, op: Op, result: WriteResult | None) -> str | None:
+        side_rep = self.rep.side(op.side.name)
+        if result is None or result.status.value == "retry":
+            side_rep.retried += 1
+            return f"retry: {result.reason if result else 'not sent'}"
+        if result.status.value == "failed":
+            side_rep.failed += 1
+            side_rep.quarantined += 1
+            self.changes.quarantine.append(
+                {
+                    "entity": self.entity,
+                    "system": op.side.system,
+                    "native_id": op.native_id or plan.gid,
+                    "field": None,
+                    "reason": f"write refused: {result.reason}",
+                    "payload": json.dumps(op.payload, default=str, sort_keys=True),
+                }
+            )
+            return f"{FAILED_NOTE} {op.side.system}: {result.reason}"
+        if op.kind is WriteKind.DELETE:
+            side_rep.deleted += 1
+            return None
+        if op.kind is WriteKind.CREATE:
+            side_rep.created += 1
+        else:
+            side_rep.updated += 1
+        assert result.native_id is not None
+        self.changes.links.append(
+            (self.entity, op.side.system, result.native_id, plan.gid, op.seen_hash)
+        )
+        return None
+
+    def _set_aside(self, bad: SetAside, staged: Mapping[str, InboxRow], note: str) -> None:
+        side = self.ctx.side_of(bad.system)
+        if side is not None:
+            self.rep.side(side.name).quarantined += 1
+        self.changes.quarantine.append(
+            {
+                "entity": self.entity,
+                "system": bad.system,
+                "native_id": bad.native_id,
+                "field": bad.field,
+                "reason": bad.reason,
+                "payload": None,
+            }
+        )
+        self.changes.unstage.append((bad.system, bad.native_id))
+        self.changes.defer.extend(
+            (s, r.native_id, note) for s, r in staged.items() if s != bad.system
+        )
+
+    def _applied(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:
+        changes = self.changes
+        entity = self.entity
+        changes.drop_links.extend(plan.drop_links)
+        for seen in plan.seen:
+            changes.links.append((entity, seen.system, seen.native_id, plan.gid, seen.seen_hash))
+        written = {op.side.system for op in plan.ops}
+        for system, row in staged.items():
+            if (
+                system != ENGINE_SYSTEM
+                and row.data is not None
+                and not row.deleted
+                and system not in written
+            ):
+                text_hash = fingerprint(row.data)
+                changes.links.append((entity, system, row.native_id, plan.gid, text_hash))
+        if plan.drop_base:
+            changes.drop_bases.append(plan.gid)
+        elif plan.new_base is not None:
+            text = dumps(plan.new_base)
+            changes.bases.append((plan.gid, text, fingerprint(text)))
+        changes.unstage.extend((s, r.native_id) for s, r in staged.items())
+        changes.derived.extend(plan.derived)
+        self.rep.derived += len(plan.derived)
+        self._outcome(plan, staged)
+
+    def _outcome(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:
+        outcome = plan.outcome
+        self.changes.settled.extend(plan.settle)
+        self.rep.conflicts_settled += len(plan.settle)
+        if outcome is None:
+            return
+        self.rep.merged += 1
+        if plan.first_seen:
+            self._first_seen(plan, staged)
+        else:
+            self.changes.audit.extend(
+                {
+                    "entity": self.entity,
+                    "global_id": plan.gid,
+                    "field": c.field,
+                    "old": json.dumps(c.old, default=str),
+                    "new": json.dumps(c.new, default=str),
+                    "origin": c.origin,
+                    "rule": c.rule,
+                }
+                for c in outcome.changes
+            )
+        for change in outcome.changes:
+            if change.rule.startswith(("owner", "latest", "function")):
+                counts = self.rep.conflicts_resolved_by_rule
+                counts[change.rule] = counts.get(change.rule, 0) + 1
+        for conflict in outcome.conflicts:
+            self.changes.conflicts.append(
+                {
+                    "kind": "field",
+                    "entity": self.entity,
+                    "global_id": plan.gid,
+                    "field": conflict.field,
+                    "base": conflict.base,
+                    "crm": conflict.crm,
+                    "erp": conflict.erp,
+                    "detail": {"reason": conflict.reason},
+                }
+            )
+            if conflict.reason != STILL_PARKED:
+                self.rep.conflicts_parked += 1
+
+    def _first_seen(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:
+        """One audit row for a record merged without a base: where it came from."""
+        assert plan.outcome is not None
+        sides = {side.name for side in self.ctx.sides() if side.system in staged}
+        origins = sorted({c.origin for c in plan.outcome.changes} | sides) or ["engine"]
+        self.changes.audit.append(
+            {
+                "entity": self.entity,
+                "global_id": plan.gid,
+                "field": "*",
+                "old": None,
+                "new": None,
+                "origin": "+".join(origins),
+                "rule": "first-seen",
+            }
+        )
