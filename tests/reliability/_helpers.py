@@ -150,12 +150,10 @@ def tally_run(report: SyncReport) -> SyncReport:
 def linked(world: World, entity: str) -> dict[str, dict[str, str]]:
     """global id -> {system: native id} of every link of ``entity``."""
     out: dict[str, dict[str, str]] = {}
-    with world.state.begin() as tx:
+    with world.state.transaction(world.scope) as tx:
         for system in (world.crm_adapter.system, world.erp_adapter.system):
-            ids = list(tx.iter_native_ids(world.scope, entity, system))
-            for native, (gid, _hash) in tx.links_by_native(
-                world.scope, entity, system, ids
-            ).items():
+            ids = list(tx.links.native_ids(entity, system))
+            for native, (gid, _hash) in tx.links.by_native(entity, system, ids).items():
                 out.setdefault(gid, {})
                 if system in out[gid]:
                     TALLY.duplicates += 1

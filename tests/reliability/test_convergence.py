@@ -113,8 +113,8 @@ class UsersOfBothSystems(RuleBasedStateMachine):
         return rows[index % len(rows)] if rows else None
 
     def _gid(self, system: str, entity: str, native: Any) -> str | None:
-        with self.world.state.begin() as tx:
-            found = tx.links_by_native(self.world.scope, entity, system, [str(native)])
+        with self.world.state.transaction(self.world.scope) as tx:
+            found = tx.links.by_native(entity, system, [str(native)])
         return found[str(native)][0] if str(native) in found else None
 
     def _forget(self, system: str, entity: str, row: Mapping[str, Any]) -> None:
@@ -133,8 +133,8 @@ class UsersOfBothSystems(RuleBasedStateMachine):
         gid = self._gid(system, "customer", native)
         if gid is None:
             return False
-        with self.world.state.begin() as tx:
-            systems = tx.links_by_global(self.world.scope, "customer", [gid]).get(gid, {})
+        with self.world.state.transaction(self.world.scope) as tx:
+            systems = tx.links.by_global("customer", [gid]).get(gid, {})
         return systems.get("fake-crm", ("", None))[0] in self.ordering
 
     # --- the CRM's users -------------------------------------------------------------

@@ -170,8 +170,8 @@ def test_past_the_retry_budget_the_run_stops_cleanly_with_its_cursor_kept(
     sync.run(["customer"])
     for n in range(30):
         crm.edit("Account", crm.find("Account")[n]["Id"], Phone=f"+49 30 {1000 + n}")
-    with sync.state.begin() as tx:
-        cursor_before = tx.cursor("default", "fake-crm", "customer")
+    with sync.state.transaction("default") as tx:
+        cursor_before = tx.cursors.get("fake-crm", "customer")
     crm_adapter.faults = FaultPlan(
         seed=2, rate_limited=Trigger(at=frozenset({2, 3, 4})), retry_after=45
     )
@@ -179,8 +179,8 @@ def test_past_the_retry_budget_the_run_stops_cleanly_with_its_cursor_kept(
     assert report.stopped is not None
     assert "retry budget" in report.stopped
     assert waits == [45]  # the second wait would pass the 60 s budget: not taken
-    with sync.state.begin() as tx:
-        cursor_after = tx.cursor("default", "fake-crm", "customer")
+    with sync.state.transaction("default") as tx:
+        cursor_after = tx.cursors.get("fake-crm", "customer")
     assert cursor_after != cursor_before  # the first page was staged and its cursor kept
     crm_adapter.faults = None
     sync.run(["customer"])

@@ -6,19 +6,17 @@ from sqlalchemy.dialects import sqlite
 
 from crmerp.state import InboxRow, open_state
 from crmerp.state._driver import driver_form, driver_tuples
-from crmerp.state._store import _audit_statement
+from crmerp.state._log import _audit_statement
 
 
 def test_batched_writes_read_back_as_written(state_url: str) -> None:
     with open_state(state_url, create=True) as state:
-        with state.begin() as tx:
-            tx.put_links(
-                "s",
+        with state.transaction("s") as tx:
+            tx.links.put(
                 [("customer", "crm", "A-1", "g-1", "h1"), ("customer", "erp", "7", "g-1", None)],
             )
-            tx.put_bases("s", "customer", [("g-1", '{"name":"Acme"}', "b1")])
-            tx.audit(
-                "s",
+            tx.bases.put("customer", [("g-1", '{"name":"Acme"}', "b1")])
+            tx.log.audit(
                 "run-1",
                 [
                     {
@@ -32,8 +30,7 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
                     }
                 ],
             )
-            ids = tx.record_intents(
-                "s",
+            ids = tx.intents.record(
                 "run-1",
                 [
                     {
@@ -47,20 +44,20 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
                     }
                 ],
             )
-            tx.stage("s", [InboxRow("customer", "crm", "A-1", "g-1", "{}", datetime.now(UTC))])
-        with state.begin() as tx:
-            assert tx.links_by_global("s", "customer", ["g-1"]) == {
+            tx.inbox.stage([InboxRow("customer", "crm", "A-1", "g-1", "{}", datetime.now(UTC))])
+        with state.transaction("s") as tx:
+            assert tx.links.by_global("customer", ["g-1"]) == {
                 "g-1": {"crm": ("A-1", "h1"), "erp": ("7", None)}
             }
-            assert tx.bases("s", "customer", ["g-1"]) == {"g-1": '{"name":"Acme"}'}
-            (row,) = tx.audit_trail("s", "g-1")
+            assert tx.bases.get("customer", ["g-1"]) == {"g-1": '{"name":"Acme"}'}
+            (row,) = tx.log.audit_trail("g-1")
             assert (row["run_id"], row["origin"], row["rule"]) == ("run-1", "crm", "first-seen")
             assert row["at"] is not None
-            (intent,) = tx.open_intents("s")
+            (intent,) = tx.intents.open()
             assert (intent.id, intent.reference, intent.payload_hash) == (ids[0], "ref-1", "p1")
-            assert tx.inbox_counts("s") == {"customer": 1}
-            tx.unstage("s", "customer", [("crm", "A-1")])
-            assert tx.inbox_counts("s") == {}
+            assert tx.inbox.counts() == {"customer": 1}
+            tx.inbox.unstage("customer", [("crm", "A-1")])
+            assert tx.inbox.counts() == {}
 
 
 def test_tuples_refused_where_the_columns_are_not_in_statement_order() -> None:

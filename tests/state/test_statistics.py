@@ -34,8 +34,8 @@ def test_a_state_that_grows_in_a_run_is_analysed_so_lookups_use_the_index(
     with open_state(postgres_url, create=True) as state:
         assert isinstance(state.growth, GrowthTracker)
         for first in range(0, 3 * MIN_GROWTH, 500):  # batches, as a first sync commits them
-            with state.begin() as tx:
-                tx.put_links("s", _links(first, 500))
+            with state.transaction("s") as tx:
+                tx.links.put(_links(first, 500))
         assert state.growth.runs >= 2  # at 1,000 links, and again once grown by half
         with state.engine.connect() as conn:
             estimate = conn.execute(

@@ -15,12 +15,12 @@ def _agree(world: World, entity: str) -> None:
     """Every record is linked on both sides and every field both carry agrees."""
     crm_side, erp_side = world.crm_adapter, world.erp_adapter
     carried = crm_side.mapping(entity).carried & erp_side.mapping(entity).carried
-    with world.state.begin() as tx:
-        crm_ids = list(tx.iter_native_ids("default", entity, crm_side.system))
-        erp_ids = list(tx.iter_native_ids("default", entity, erp_side.system))
+    with world.state.transaction("default") as tx:
+        crm_ids = list(tx.links.native_ids(entity, crm_side.system))
+        erp_ids = list(tx.links.native_ids(entity, erp_side.system))
         assert len(crm_ids) == len(erp_ids)
-        crm_links = tx.links_by_native("default", entity, crm_side.system, crm_ids)
-        erp_links = tx.links_by_native("default", entity, erp_side.system, erp_ids)
+        crm_links = tx.links.by_native(entity, crm_side.system, crm_ids)
+        erp_links = tx.links.by_native(entity, erp_side.system, erp_ids)
     by_gid = {gid: nid for nid, (gid, _h) in erp_links.items()}
     for record in crm_side.fetch(entity, crm_ids):
         gid = crm_links[record.id][0]
@@ -288,8 +288,8 @@ def test_plan_lists_exactly_what_run_writes_and_writes_nothing(world: World) -> 
     plan = engine.plan()
     assert world.crm.sequence() == before_crm
     assert world.erp.sequence() == before_erp
-    with world.state.begin() as tx:
-        assert tx.count_links("default") == {}
+    with world.state.transaction("default") as tx:
+        assert tx.links.count() == {}
     report = engine.run()
     assert len(plan.planned) == report.writes == 5
     planned = sorted((p.entity, p.side, p.kind) for p in plan.planned)

@@ -215,11 +215,11 @@ def _explain(engine: SyncEngine, report: SyncReport) -> str:
     lines += [
         f"quarantined {q.entity} {q.system} {q.native_id}: {q.reason}" for q in engine.quarantined()
     ]
-    with engine.state.begin() as tx:
+    with engine.state.transaction(engine.scope) as tx:
         for entity in ("customer", "product", "price_list", "quote", "order", "invoice"):
             lines += [
-                f"waiting {entity} {row.system} {row.native_id}: {row.note}"
-                for row in tx.inbox_groups(engine.scope, entity, None, 100)
+                f"waiting {entity} {row.system} {row.native_id} ({row.status}): {row.note}"
+                for row in tx.inbox.waiting(entity)
             ]
     return "\n".join(lines)
 

@@ -229,10 +229,10 @@ def _customer_links(
     state: StateStore, crm: FakeCRM, erp: FakeERP, company: Company
 ) -> dict[str, str]:
     """CRM customer id -> ERP customer id, as the first sync linked them."""
-    with state.begin() as tx:
-        by_native = tx.links_by_native(SCOPE, "customer", crm.name, company.crm_customers)
+    with state.transaction(SCOPE) as tx:
+        by_native = tx.links.by_native("customer", crm.name, company.crm_customers)
         gids = sorted({gid for gid, _hash in by_native.values()})
-        by_global = tx.links_by_global(SCOPE, "customer", gids)
+        by_global = tx.links.by_global("customer", gids)
     links: dict[str, str] = {}
     for crm_id, (gid, _hash) in by_native.items():
         erp_side = by_global.get(gid, {}).get(erp.name)

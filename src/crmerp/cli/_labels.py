@@ -56,12 +56,10 @@ def _native_ids(
         if conflict.kind == "match":
             wanted.setdefault(("crm", conflict.entity), {})[conflict.id] = str(conflict.crm)
             wanted.setdefault(("erp", conflict.entity), {})[conflict.id] = str(conflict.erp)
-    with engine.state.begin() as tx:
+    with engine.state.transaction(engine.scope) as tx:
         for entity in sorted({c.entity for c in fields}):
             of_entity = [c for c in fields if c.entity == entity]
-            links = tx.links_by_global(
-                engine.scope, entity, sorted({c.global_id for c in of_entity})
-            )
+            links = tx.links.by_global(entity, sorted({c.global_id for c in of_entity}))
             for conflict in of_entity:
                 systems = links.get(conflict.global_id, {})
                 for side, adapter in (("crm", engine.crm), ("erp", engine.erp)):

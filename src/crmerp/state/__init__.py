@@ -2,20 +2,35 @@
 
 >>> from crmerp.state import open_state
 >>> state = open_state("sqlite:///:memory:", create=True)
+>>> with state.transaction("default") as tx:
+...     tx.links.count()
+{}
 >>> state.close()
 """
 
-from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, QuarantineRecord
+from crmerp.state._rows import (
+    ConflictRecord,
+    ConflictStatus,
+    InboxRow,
+    InboxStatus,
+    IntentRow,
+    IntentStatus,
+    QuarantineRecord,
+)
 from crmerp.state._schema import SCHEMA_VERSION
-from crmerp.state._store import StateStore, Tx, open_state
+from crmerp.state._store import StateStore, open_state
+from crmerp.state._tx import StateTx
 
 __all__ = [
     "SCHEMA_VERSION",
     "ConflictRecord",
+    "ConflictStatus",
     "InboxRow",
+    "InboxStatus",
     "IntentRow",
+    "IntentStatus",
     "QuarantineRecord",
     "StateStore",
-    "Tx",
+    "StateTx",
     "open_state",
 ]

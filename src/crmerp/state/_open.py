@@ -15,7 +15,28 @@ from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
 
 __all__ = ["connect"]
 
-MIGRATIONS: dict[int, Any] = {}
+
+def _inbox_status(conn: Any) -> None:
+    """1 -> 2: the inbox says where a change stands in a status column, not in a
+    prefix of its note (``review:<id>``, ``failed: <reason>``)."""
+    conn.execute(
+        text("ALTER TABLE crmerp_inbox ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'pending'")
+    )
+    conn.execute(
+        text(
+            "UPDATE crmerp_inbox SET status = 'review', note = 'match review ' || SUBSTR(note, 8) "
+            "WHERE note LIKE 'review:%'"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE crmerp_inbox SET status = 'failed', note = TRIM(SUBSTR(note, 8)) "
+            "WHERE note LIKE 'failed:%'"
+        )
+    )
+
+
+MIGRATIONS: dict[int, Any] = {1: _inbox_status}
 """Version -> function(connection) that upgrades a state from that version by one."""
 
 

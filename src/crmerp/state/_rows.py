@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import attrs
 
-__all__ = ["ConflictRecord", "InboxRow", "IntentRow", "QuarantineRecord"]
+__all__ = [
+    "ConflictRecord",
+    "ConflictStatus",
+    "InboxRow",
+    "InboxStatus",
+    "IntentRow",
+    "IntentStatus",
+    "QuarantineRecord",
+]
+
+
+class InboxStatus(StrEnum):
+    """Where a staged change stands.
+
+    ``pending`` changes are merged at every pass (their note says why one waited
+    last time); ``review`` changes wait for a person to settle a match review;
+    ``failed`` changes wait until the record they depend on is retried from
+    quarantine (:meth:`~crmerp.sync.SyncEngine.retry_quarantined`).
+    """
+
+    PENDING = "pending"
+    REVIEW = "review"
+    FAILED = "failed"
+
+
+class IntentStatus(StrEnum):
+    """Where a recorded write stands: sent or about to be (``pending``), its outcome
+    committed (``done``), or settled by recovery after a crash (``recovered``)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    RECOVERED = "recovered"
+
+
+class ConflictStatus(StrEnum):
+    """A parked conflict is ``open`` until a person settles it (``resolved``) and
+    the next run applies that decision (``applied``)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    APPLIED = "applied"
 
 
 @attrs.frozen
@@ -16,6 +57,8 @@ class InboxRow:
 
     ``new`` marks a record no link or stamped reference ties to a global id yet:
     the matcher may still pair it with a new record of the other system.
+    ``status`` says whether it is merged at the next pass, and ``note`` why it
+    waited or what holds it.
     """
 
     entity: str
@@ -28,6 +71,7 @@ class InboxRow:
     new: bool = False
     attempts: int = 0
     note: str | None = None
+    status: InboxStatus = InboxStatus.PENDING
 
 
 @attrs.frozen
@@ -61,7 +105,7 @@ class ConflictRecord:
     crm: Any
     erp: Any
     detail: Any
-    status: str
+    status: ConflictStatus
     resolution: Any
     created_at: datetime
     resolved_at: datetime | None

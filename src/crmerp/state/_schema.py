@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Enum,
     Index,
     Integer,
     MetaData,
@@ -14,12 +17,27 @@ from sqlalchemy import (
     Text,
 )
 
+from crmerp.state._rows import ConflictStatus, InboxStatus, IntentStatus
+
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
+
+
+def _status(kind: type[StrEnum]) -> Enum:
+    """A status column: the enum's values as text (no database enum type, so a
+    new status needs no migration of the type and SQLite and PostgreSQL agree)."""
+    return Enum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda kinds: [k.value for k in kinds],
+    )
+
 
 meta = Table(
     "crmerp_meta",
@@ -74,6 +92,13 @@ inbox = Table(
     Column("new", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("note", Text, nullable=True),
+    Column(
+        "status",
+        _status(InboxStatus),
+        nullable=False,
+        default=InboxStatus.PENDING.value,
+        server_default=InboxStatus.PENDING.value,
+    ),
     Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 
@@ -90,7 +115,7 @@ intents = Table(
     Column("reference", String(256), nullable=False),
     Column("native_id", String(256), nullable=True),
     Column("payload_hash", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", _status(IntentStatus), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_intents_open", "scope", "status"),
 )
@@ -108,7 +133,7 @@ conflicts = Table(
     Column("crm", Text, nullable=True),
     Column("erp", Text, nullable=True),
     Column("detail", Text, nullable=True),
-    Column("status", String(16), nullable=False),
+    Column("status", _status(ConflictStatus), nullable=False),
     Column("resolution", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),

@@ -22,7 +22,7 @@ def apply(ctx: RunContext, entity: str) -> None:
     after: str | None = None
     while True:
         with ctx.tx() as tx:
-            rows = tx.inbox_groups(ctx.scope, entity, after, ctx.batch_size)
+            rows = tx.inbox.groups(entity, after, ctx.batch_size)
         if not rows:
             return
         after = rows[-1].global_id

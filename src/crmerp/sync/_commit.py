@@ -14,12 +14,12 @@ from typing import Any
 
 import attrs
 
-from crmerp.adapters import WriteKind, WriteResult
-from crmerp.state import InboxRow, Tx
+from crmerp.adapters import WriteKind, WriteResult, WriteStatus
+from crmerp.state import ConflictStatus, InboxRow, InboxStatus, StateTx
 from crmerp.sync._codec import dumps, fingerprint
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext
 from crmerp.sync._merge import STILL_PARKED
-from crmerp.sync._plan import FAILED_NOTE, GroupPlan, Op, SetAside
+from crmerp.sync._plan import GroupPlan, Op, SetAside
 from crmerp.sync._report import EntityReport
 from crmerp.sync._write import Sent
 
@@ -38,34 +38,33 @@ class _Changes:
     bases: list[tuple[str, str, str]] = attrs.Factory(list)
     drop_bases: list[str] = attrs.Factory(list)
     unstage: list[tuple[str, str]] = attrs.Factory(list)
-    defer: list[tuple[str, str, str]] = attrs.Factory(list)
+    defer: list[tuple[str, str, str, InboxStatus]] = attrs.Factory(list)
     derived: list[InboxRow] = attrs.Factory(list)
     audit: list[dict[str, Any]] = attrs.Factory(list)
     conflicts: list[dict[str, Any]] = attrs.Factory(list)
     settled: list[int] = attrs.Factory(list)
     quarantine: list[dict[str, Any]] = attrs.Factory(list)
 
-    def flush(self, tx: Tx, scope: str, entity: str, run_id: str) -> None:
+    def flush(self, tx: StateTx, entity: str, run_id: str) -> None:
         for system, native_id in self.drop_links:
-            tx.drop_links(scope, entity, system, [native_id])
+            tx.links.drop(entity, system, [native_id])
         # A record's link can be gathered twice (seen, and as the side it came
         # from); upserts of one key apply in order, so the last one is all that counts.
-        tx.put_links(scope, list({link[:3]: link for link in self.links}.values()))
+        tx.links.put(list({link[:3]: link for link in self.links}.values()))
         if self.drop_bases:
-            tx.drop_bases(scope, entity, self.drop_bases)
-        tx.put_bases(scope, entity, self.bases)
-        tx.unstage(scope, entity, self.unstage)
-        for system, native_id, note in self.defer:
-            tx.defer(scope, entity, [(system, native_id)], note)
+            tx.bases.drop(entity, self.drop_bases)
+        tx.bases.put(entity, self.bases)
+        tx.inbox.unstage(entity, self.unstage)
+        for system, native_id, note, status in self.defer:
+            tx.inbox.defer(entity, [(system, native_id)], note, status)
         if self.derived:
-            tx.stage(scope, self.derived)
-        tx.audit(scope, run_id, self.audit)
+            tx.inbox.stage(self.derived)
+        tx.log.audit(run_id, self.audit)
         for conflict_id in self.settled:
-            tx.set_conflict(conflict_id, "applied")
+            tx.reviews.set_conflict(conflict_id, ConflictStatus.APPLIED)
         for conflict in self.conflicts:
-            tx.add_conflict(scope, **conflict)
-        if self.quarantine:
-            tx.quarantine(scope, self.quarantine)
+            tx.reviews.add_conflict(**conflict)
+        tx.reviews.quarantine(self.quarantine)
 
 
 def commit(
@@ -80,13 +79,11 @@ def commit(
     for plan, staged in zip(plans, rows, strict=True):
         settle.group(plan, staged, sent)
     with ctx.tx() as tx:
-        settle.changes.flush(tx, ctx.scope, entity, ctx.run_id)
-        if sent.restage:
-            tx.stage(ctx.scope, list(sent.restage))
-        if sent.intent_ids:
-            tx.close_intents(list(sent.intent_ids))
+        settle.changes.flush(tx, entity, ctx.run_id)
+        tx.inbox.stage(list(sent.restage))
+        tx.intents.close(list(sent.intent_ids))
         if ctx.worker_id and not ctx.dry:
-            tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
+            tx.leases.acquire(ctx.worker_id, ctx.lease_ttl)
     ctx.boundary("state.commit")
     ctx.progress(entity, "apply", len(plans))
 
@@ -103,31 +100,40 @@ class _Settle:
     def group(self, plan: GroupPlan, staged: Mapping[str, InboxRow], sent: Sent) -> None:
         bad = sent.unreadable.get(plan.gid) or (plan.hold.set_aside if plan.hold else None)
         if bad is not None:
-            held = plan.hold.note if plan.hold else f"{FAILED_NOTE} {bad.reason}"
-            self._set_aside(bad, staged, held)
+            self._set_aside(bad, staged, plan.hold.note if plan.hold else bad.reason)
             return
-        note: str | None = plan.hold.note if plan.hold else sent.changed.get(plan.gid)
-        note = note or self._answers(plan, sent)
-        if note is not None:
-            self.rep.deferred += 1
-            self.changes.defer.extend((s, r.native_id, note) for s, r in staged.items())
-            return
-        self._applied(plan, staged)
+        if plan.hold is not None:
+            status = InboxStatus.FAILED if plan.hold.failed else InboxStatus.PENDING
+            self._defer(staged, plan.hold.note, status)
+        elif plan.gid in sent.changed:
+            self._defer(staged, sent.changed[plan.gid], InboxStatus.PENDING)
+        else:
+            waiting = self._answers(plan, sent)
+            if waiting is None:
+                self._applied(plan, staged)
+            else:
+                self._defer(staged, *waiting)
 
-    def _answers(self, plan: GroupPlan, sent: Sent) -> str | None:
-        """``None`` when every write of ``plan`` was done, else the note to wait with."""
-        note = None
+    def _defer(self, staged: Mapping[str, InboxRow], note: str, status: InboxStatus) -> None:
+        self.rep.deferred += 1
+        self.changes.defer.extend((s, r.native_id, note, status) for s, r in staged.items())
+
+    def _answers(self, plan: GroupPlan, sent: Sent) -> tuple[str, InboxStatus] | None:
+        """``None`` when every write of ``plan`` was done, else how its changes wait."""
+        waiting = None
         for index, op in enumerate(plan.ops):
             problem = self._record(plan, op, sent.results.get((plan.gid, index)))
-            note = note or problem
-        return note
+            waiting = waiting or problem
+        return waiting
 
-    def _record(self, plan: GroupPlan, op: Op, result: WriteResult | None) -> str | None:
+    def _record(
+        self, plan: GroupPlan, op: Op, result: WriteResult | None
+    ) -> tuple[str, InboxStatus] | None:
         side_rep = self.rep.side(op.side.name)
-        if result is None or result.status.value == "retry":
+        if result is None or result.status is WriteStatus.RETRY:
             side_rep.retried += 1
-            return f"retry: {result.reason if result else 'not sent'}"
-        if result.status.value == "failed":
+            return f"retry: {result.reason if result else 'not sent'}", InboxStatus.PENDING
+        if result.status is WriteStatus.FAILED:
             side_rep.failed += 1
             side_rep.quarantined += 1
             self.changes.quarantine.append(
@@ -140,7 +146,7 @@ class _Settle:
                     "payload": json.dumps(op.payload, default=str, sort_keys=True),
                 }
             )
-            return f"{FAILED_NOTE} {op.side.system}: {result.reason}"
+            return f"{op.side.system}: {result.reason}", InboxStatus.FAILED
         if op.kind is WriteKind.DELETE:
             side_rep.deleted += 1
             return None
@@ -170,7 +176,7 @@ class _Settle:
         )
         self.changes.unstage.append((bad.system, bad.native_id))
         self.changes.defer.extend(
-            (s, r.native_id, note) for s, r in staged.items() if s != bad.system
+            (s, r.native_id, note, InboxStatus.FAILED) for s, r in staged.items() if s != bad.system
         )
 
     def _applied(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from crmerp.adapters import Adapter, Capabilities
 from crmerp.match import Matcher
-from crmerp.state import StateStore, Tx
+from crmerp.state import StateStore, StateTx
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
@@ -96,12 +96,13 @@ class RunContext:
         return self.erp if side is self.crm else self.crm
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
-        """A state transaction; in a plan, part of the one transaction rolled back."""
+    def tx(self) -> Iterator[StateTx]:
+        """A state transaction of the run's scope; in a plan, part of the one
+        transaction rolled back at its end."""
         if self.dry_conn is not None:
-            yield Tx(self.state, self.dry_conn)
+            yield self.state.bind(self.dry_conn, self.scope)
             return
-        with self.state.begin() as tx:
+        with self.state.transaction(self.scope) as tx:
             yield tx
 
     def call(self, what: str, fn: Callable[[], Any]) -> Any:

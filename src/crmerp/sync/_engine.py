@@ -14,12 +14,19 @@ from typing import Any
 from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
 from crmerp.match import Matcher, default_matcher
-from crmerp.state import ConflictRecord, InboxRow, QuarantineRecord, StateStore
+from crmerp.state import (
+    ConflictRecord,
+    ConflictStatus,
+    InboxRow,
+    IntentStatus,
+    QuarantineRecord,
+    StateStore,
+    StateTx,
+)
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side
 from crmerp.sync._linking import link_new
-from crmerp.sync._plan import FAILED_NOTE
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
@@ -131,7 +138,7 @@ class SyncEngine:
             if not dry:
                 self._take_lease(ctx)
                 with ctx.tx() as tx:
-                    tx.start_run(self.scope, report.run_id, mode)
+                    tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = self._recover(ctx)
             try:
                 for entity in chosen:
@@ -141,9 +148,9 @@ class SyncEngine:
             report.finished_at = datetime.now(UTC)
             if not dry:
                 with ctx.tx() as tx:
-                    tx.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
-                    tx.purge_intents(self.scope)
-                    tx.release_lease(self.scope, self.worker_id)
+                    tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
+                    tx.intents.purge()
+                    tx.leases.release(self.worker_id)
         finally:
             if outer is not None and conn is not None:
                 outer.rollback()
@@ -155,13 +162,13 @@ class SyncEngine:
         over, any other live lease stops the run with :class:`~crmerp.LeaseHeld`."""
         try:
             with ctx.tx() as tx:
-                tx.acquire_lease(self.scope, self.worker_id, self.lease_ttl)
+                tx.leases.acquire(self.worker_id, self.lease_ttl)
         except LeaseHeld as held:
             if not _dead_local_worker(held.holder):
                 raise
             with ctx.tx() as tx:
-                tx.release_lease(self.scope, held.holder)
-                tx.acquire_lease(self.scope, self.worker_id, self.lease_ttl)
+                tx.leases.release(held.holder)
+                tx.leases.acquire(self.worker_id, self.lease_ttl)
 
     def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
         started = time.perf_counter()
@@ -207,7 +214,7 @@ class SyncEngine:
     def _recover(self, ctx: RunContext) -> int:
         """Settle writes recorded before a crash: link creates that did happen."""
         with ctx.tx() as tx:
-            pending = tx.open_intents(self.scope)
+            pending = tx.intents.open()
         if not pending:
             return 0
         links: list[tuple[str, str, str, str, str | None]] = []
@@ -227,16 +234,16 @@ class SyncEngine:
                     )
                 )
         with ctx.tx() as tx:
-            tx.put_links(self.scope, links)
-            tx.close_intents([i.id for i in pending], status="recovered")
+            tx.links.put(links)
+            tx.intents.close([i.id for i in pending], IntentStatus.RECOVERED)
         return len(pending)
 
     # --- conflicts, reviews and quarantine ----------------------------------------------
 
     def conflicts(self, status: str | None = "open") -> list[ConflictRecord]:
         """Parked field conflicts and match reviews (open ones by default)."""
-        with self.state.begin() as tx:
-            return tx.conflicts(self.scope, status)
+        with self.state.transaction(self.scope) as tx:
+            return tx.reviews.conflicts(status)
 
     def resolve(self, conflict_id: int, *, pick: str | None = None, value: Any = _UNSET) -> None:
         """Settle a parked conflict; the next run applies it.
@@ -245,8 +252,8 @@ class SyncEngine:
         or ``value=...``. For a match review give ``pick="link"`` (the same entity)
         or ``pick="new"`` (different entities: keep both, never propose again).
         """
-        with self.state.begin() as tx:
-            conflict = tx.conflict(self.scope, conflict_id)
+        with self.state.transaction(self.scope) as tx:
+            conflict = tx.reviews.conflict(conflict_id)
             if conflict is None or conflict.status != "open":
                 raise UsageError(f"no open conflict {conflict_id}", code="resolve-unknown")
             if conflict.kind == "match":
@@ -263,9 +270,8 @@ class SyncEngine:
                 resolution: dict[str, Any] = {"pick": pick, "fallback": fallback}
             else:
                 resolution = {"value": value}
-            tx.set_conflict(conflict_id, "resolved", resolution)
-            tx.stage(
-                self.scope,
+            tx.reviews.set_conflict(conflict_id, ConflictStatus.RESOLVED, resolution)
+            tx.inbox.stage(
                 [
                     InboxRow(
                         conflict.entity,
@@ -278,7 +284,7 @@ class SyncEngine:
                 ],
             )
 
-    def _resolve_match(self, tx: Any, conflict: ConflictRecord, pick: str | None) -> None:
+    def _resolve_match(self, tx: StateTx, conflict: ConflictRecord, pick: str | None) -> None:
         if pick not in {"link", "new"}:
             raise UsageError("a match review takes pick='link' or pick='new'", code="resolve-match")
         crm_id, erp_id = str(conflict.crm), str(conflict.erp)
@@ -301,60 +307,51 @@ class SyncEngine:
                     deterministic_id(self.scope, entity, self.erp.system, erp_id),
                 ),
             ]
-        tx.assign(self.scope, entity, rows)
-        tx.decide_match(
-            self.scope, entity, crm_id, erp_id, "confirmed" if pick == "link" else "rejected"
+        tx.inbox.assign(entity, rows)
+        tx.reviews.decide_match(
+            entity, crm_id, erp_id, "confirmed" if pick == "link" else "rejected"
         )
-        tx.set_conflict(conflict.id, "applied", {"pick": pick})
+        tx.reviews.set_conflict(conflict.id, ConflictStatus.APPLIED, {"pick": pick})
 
     def quarantined(self) -> list[QuarantineRecord]:
         """Records set aside with the reason."""
-        with self.state.begin() as tx:
-            return tx.quarantined(self.scope)
+        with self.state.transaction(self.scope) as tx:
+            return tx.reviews.quarantined()
 
     def retry_quarantined(self, ids: Iterable[int] | None = None) -> int:
         """Put quarantined records back in line for the next run; returns how many."""
-        with self.state.begin() as tx:
-            chosen = [q for q in tx.quarantined(self.scope) if ids is None or q.id in set(ids)]
+        with self.state.transaction(self.scope) as tx:
+            chosen = [q for q in tx.reviews.quarantined() if ids is None or q.id in set(ids)]
             for item in chosen:
-                tx.defer(self.scope, item.entity, [(item.system, item.native_id)], "retry")
+                tx.inbox.defer(item.entity, [(item.system, item.native_id)], "retry")
             self._requeue_failed(tx, chosen)
-            tx.drop_quarantine(self.scope, [q.id for q in chosen])
+            tx.reviews.drop_quarantine([q.id for q in chosen])
         return len(chosen)
 
-    def _requeue_failed(self, tx: Any, items: Sequence[QuarantineRecord]) -> None:
-        """Failed writes keep their staged rows with a note; clear it. Bad reads are
-        re-read: their cursor is rewound to the start (the engine skips unchanged)."""
+    def _requeue_failed(self, tx: StateTx, items: Sequence[QuarantineRecord]) -> None:
+        """Changes held because of these records go back in line. Failed writes
+        keep their staged rows; bad reads are re-read: their cursor is rewound to
+        the start (the engine skips what did not change)."""
         for item in items:
             # Changes that waited for this record (the other side's edit of a
             # record that would not validate here) go back in line too.
-            tx.conn.execute(
-                _clear_note_sql(exact=True),
-                {
-                    "scope": self.scope,
-                    "entity": item.entity,
-                    "prefix": f"{FAILED_NOTE} {item.reason}",
-                },
-            )
+            tx.inbox.retry_failed(item.entity, item.reason)
             if item.reason.startswith("write refused"):
-                tx.conn.execute(
-                    _clear_note_sql(),
-                    {"scope": self.scope, "entity": item.entity, "prefix": f"{FAILED_NOTE}%"},
-                )
+                tx.inbox.retry_failed(item.entity)
             else:
-                tx.set_cursor(self.scope, item.system, item.entity, None)
+                tx.cursors.set(item.system, item.entity, None)
 
     def status(self) -> dict[str, Any]:
         """Links per entity and system, staged changes, open conflicts, last runs."""
-        with self.state.begin() as tx:
+        with self.state.transaction(self.scope) as tx:
             return {
-                "links": {f"{e}/{s}": n for (e, s), n in tx.count_links(self.scope).items()},
-                "staged": tx.inbox_counts(self.scope),
-                "conflicts": len(tx.conflicts(self.scope)),
-                "quarantined": len(tx.quarantined(self.scope)),
-                "cursors": {f"{s}/{e}": c for (s, e), c in tx.all_cursors(self.scope).items()},
-                "lease": tx.lease_holder(self.scope),
-                "runs": tx.last_runs(self.scope, 5),
+                "links": {f"{e}/{s}": n for (e, s), n in tx.links.count().items()},
+                "staged": tx.inbox.counts(),
+                "conflicts": len(tx.reviews.conflicts()),
+                "quarantined": len(tx.reviews.quarantined()),
+                "cursors": {f"{s}/{e}": c for (s, e), c in tx.cursors.all().items()},
+                "lease": tx.leases.holder(),
+                "runs": tx.log.last_runs(5),
             }
 
     def close(self) -> None:
@@ -386,12 +383,3 @@ def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:
         return side.adapter.find_by_reference(entity, [reference])
 
     return ctx.call(f"find {side.system} {entity}", call).get(reference)
-
-
-def _clear_note_sql(*, exact: bool = False) -> Any:
-    from sqlalchemy import text
-
-    return text(
-        "UPDATE crmerp_inbox SET note = NULL WHERE scope = :scope AND entity = :entity "
-        + ("AND note = :prefix" if exact else "AND note LIKE :prefix")
-    )

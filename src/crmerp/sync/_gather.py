@@ -17,12 +17,10 @@ from typing import Any
 from crmerp._errors import DataError
 from crmerp.adapters import NativeRecord
 from crmerp.models import ENTITY_MODELS
-from crmerp.state import InboxRow, Tx
+from crmerp.state import ConflictStatus, InboxRow, StateTx
 from crmerp.sync._codec import collect_refs, project, references
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side
-from crmerp.sync._linking import REVIEW_NOTE
 from crmerp.sync._plan import (
-    FAILED_NOTE,
     BatchFacts,
     GroupInput,
     References,
@@ -53,19 +51,17 @@ def gather(
 
 def _load(ctx: RunContext, entity: str, rows: Sequence[InboxRow]) -> list[GroupInput]:
     by_gid: dict[str, dict[str, InboxRow]] = {}
-    for row in rows:
-        if (row.note or "").startswith((REVIEW_NOTE, FAILED_NOTE)):
-            continue
+    for row in rows:  # pending rows only: held ones are not read here
         assert row.global_id is not None
         by_gid.setdefault(row.global_id, {})[row.system] = row
     gids = list(by_gid)
     if not gids:
         return []
     with ctx.tx() as tx:
-        links = tx.links_by_global(ctx.scope, entity, gids)
-        bases = tx.bases(ctx.scope, entity, gids)
-        open_fields = tx.open_conflict_fields(ctx.scope, entity, gids)
-        resolutions = _resolutions(tx, ctx.scope, entity, gids)
+        links = tx.links.by_global(entity, gids)
+        bases = tx.bases.get(entity, gids)
+        open_fields = tx.reviews.open_fields(entity, gids)
+        resolutions = _resolutions(tx, entity, gids)
     groups = []
     for gid, staged in by_gid.items():
         known = dict(links.get(gid, {}))
@@ -186,7 +182,7 @@ def _references(ctx: RunContext, entity: str, groups: list[GroupInput]) -> Refer
     outbound: dict[tuple[str, str, str], str] = {}
     with ctx.tx() as tx:
         for (ref_entity, system), natives in inbound_wanted.items():
-            found = tx.links_by_native(ctx.scope, ref_entity, system, sorted(natives))
+            found = tx.links.by_native(ref_entity, system, sorted(natives))
             for native, (gid, _h) in found.items():
                 inbound[(ref_entity, system, native)] = gid
         outbound_wanted: dict[str, set[str]] = {}
@@ -202,7 +198,7 @@ def _references(ctx: RunContext, entity: str, groups: list[GroupInput]) -> Refer
         for key, gid in inbound.items():
             outbound_wanted.setdefault(key[0], set()).add(gid)
         for ref_entity, gids in outbound_wanted.items():
-            for gid, systems in tx.links_by_global(ctx.scope, ref_entity, sorted(gids)).items():
+            for gid, systems in tx.links.by_global(ref_entity, sorted(gids)).items():
                 for system, (native, _h) in systems.items():
                     outbound[(ref_entity, system, gid)] = native
     missing = {
@@ -244,11 +240,11 @@ def _absent(
 
 
 def _resolutions(
-    tx: Tx, scope: str, entity: str, gids: Sequence[str]
+    tx: StateTx, entity: str, gids: Sequence[str]
 ) -> dict[str, dict[str, tuple[dict[str, Any], int]]]:
     wanted = set(gids)
     found: dict[str, dict[str, tuple[dict[str, Any], int]]] = {}
-    for conflict in tx.conflicts(scope, status="resolved"):
+    for conflict in tx.reviews.conflicts(ConflictStatus.RESOLVED):
         if conflict.kind == "field" and conflict.entity == entity and conflict.global_id in wanted:
             resolution = conflict.resolution or {}
             found.setdefault(conflict.global_id, {})[conflict.field] = (resolution, conflict.id)

@@ -16,9 +16,7 @@ from crmerp.state import InboxRow
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import RunContext
 
-__all__ = ["REVIEW_NOTE", "link_new"]
-
-REVIEW_NOTE = "review:"
+__all__ = ["link_new"]
 
 
 def link_new(ctx: RunContext, entity: str) -> None:
@@ -26,20 +24,12 @@ def link_new(ctx: RunContext, entity: str) -> None:
     if ctx.matcher is None:
         return
     with ctx.tx() as tx:
-        counts = tx.new_counts(ctx.scope, entity)
+        counts = tx.inbox.new_counts(entity)
     if not counts.get(ctx.crm.system) or not counts.get(ctx.erp.system):
         return
     with ctx.tx() as tx:
-        crm_rows = [
-            r
-            for r in tx.new_rows(ctx.scope, entity, ctx.crm.system)
-            if not (r.note or "").startswith(REVIEW_NOTE)
-        ]
-        erp_rows = [
-            r
-            for r in tx.new_rows(ctx.scope, entity, ctx.erp.system)
-            if not (r.note or "").startswith(REVIEW_NOTE)
-        ]
+        crm_rows = list(tx.inbox.new_rows(entity, ctx.crm.system))
+        erp_rows = list(tx.inbox.new_rows(entity, ctx.erp.system))
     if crm_rows and erp_rows:
         _match(ctx, entity, crm_rows, erp_rows)
 
@@ -58,7 +48,7 @@ def _match(
 ) -> None:
     assert ctx.matcher is not None
     with ctx.tx() as tx:
-        rejected = frozenset(tx.match_decisions(ctx.scope, entity, "rejected"))
+        rejected = frozenset(tx.reviews.match_decisions(entity, "rejected"))
     decisions = ctx.matcher.match(
         entity, _models(entity, crm_rows), _models(entity, erp_rows), rejected
     )
@@ -70,15 +60,14 @@ def _match(
         rep.linked_by_match += 1
     taken = {(s, n) for s, n, _g in paired}
     with ctx.tx() as tx:
-        tx.assign(ctx.scope, entity, paired)
+        tx.inbox.assign(entity, paired)
         for item in decisions.reviews:
             keys = {(ctx.crm.system, item.crm_id), (ctx.erp.system, item.erp_id)}
             if keys & taken:
                 continue
             taken |= keys
             gid = deterministic_id(ctx.scope, entity, ctx.crm.system, item.crm_id)
-            conflict_id = tx.add_conflict(
-                ctx.scope,
+            conflict_id = tx.reviews.add_conflict(
                 kind="match",
                 entity=entity,
                 global_id=gid,
@@ -88,8 +77,7 @@ def _match(
                 erp=item.erp_id,
                 detail={"score": item.score, "explanation": [list(e) for e in item.explanation]},
             )
-            hold = f"{REVIEW_NOTE}{conflict_id}"
             for system, native_id in keys:
                 own = deterministic_id(ctx.scope, entity, system, native_id)
-                tx.assign(ctx.scope, entity, [(system, native_id, own)], note=hold)
+                tx.inbox.assign(entity, [(system, native_id, own)], review=conflict_id)
             rep.sent_to_review += 1

@@ -27,7 +27,6 @@ from crmerp.sync._merge import MergeOutcome, SideView, desired_for, merge
 from crmerp.sync._rules import DeletePolicy, EntityRules
 
 __all__ = [
-    "FAILED_NOTE",
     "BatchFacts",
     "GroupInput",
     "GroupPlan",
@@ -37,8 +36,6 @@ __all__ = [
     "SetAside",
     "plan_group",
 ]
-
-FAILED_NOTE = "failed:"
 
 _ABSENT: Any = object()
 
@@ -60,10 +57,15 @@ class SetAside:
 @attrs.frozen
 class Hold:
     """A group that cannot be settled now: it waits (``note`` says for what), or a
-    record of it is set aside and the rest waits for that record."""
+    record of it is set aside and the rest waits for that record.
+
+    ``failed`` holds keep the group's changes out of later passes until the record
+    they depend on is retried from quarantine; others are tried at every pass.
+    """
 
     note: str
     set_aside: SetAside | None = None
+    failed: bool = False
 
 
 @attrs.frozen
@@ -201,13 +203,14 @@ class BatchFacts:
 def plan_group(facts: BatchFacts, group: GroupInput) -> GroupPlan:
     """Plan one group: a delete, or a three-way merge and the writes it needs."""
     if group.unreadable is not None:
-        return _held(group, Hold(f"{FAILED_NOTE} {group.unreadable.reason}", group.unreadable))
+        bad = group.unreadable
+        return _held(group, Hold(bad.reason, bad, failed=True))
     try:
         if any(row.deleted for row in group.rows.values()):
             return _plan_delete(facts, group)
         return _plan_merge(facts, group)
     except DataError as exc:
-        return _held(group, Hold(f"{FAILED_NOTE} {exc}"))
+        return _held(group, Hold(str(exc), failed=True))
 
 
 def _held(group: GroupInput, hold: Hold) -> GroupPlan:
@@ -308,7 +311,7 @@ def _view(facts: BatchFacts, group: GroupInput, side: Side) -> SideView | Hold:
                 _ref_field(facts.entity, native, ref_entity, value),
                 reason,
             )
-            return Hold(f"{FAILED_NOTE} {reason}", bad)
+            return Hold(reason, bad, failed=True)
         return Hold(f"waiting for {ref_entity} {value} from {side.system}")
     before = _before(facts, group, side, current)
     if isinstance(before, Hold):

@@ -12,7 +12,6 @@ from crmerp.adapters import NativeRecord, Page, global_id_of
 from crmerp.state import InboxRow
 from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
-from crmerp.sync._linking import REVIEW_NOTE
 
 __all__ = ["pull"]
 
@@ -26,7 +25,7 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     """
     rep = ctx.report.entity(entity).side(side.name)
     with ctx.tx() as tx:
-        stored = tx.cursor(ctx.scope, side.system, entity)
+        stored = tx.cursors.get(side.system, entity)
     rep.cursor_before = stored
     feed = side.caps.change_feed
     start = None if full else stored
@@ -42,12 +41,12 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx() as tx:
-            tx.stage(ctx.scope, staged, hold_prefix=REVIEW_NOTE)
-            tx.quarantine(ctx.scope, bad)
-            tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
-            tx.set_cursor(ctx.scope, side.system, entity, keep)
+            tx.inbox.stage(staged, keep_reviews=True)
+            tx.reviews.quarantine(bad)
+            tx.reviews.release(entity, side.system, [r.native_id for r in staged])
+            tx.cursors.set(side.system, entity, keep)
             if ctx.worker_id and not ctx.dry:
-                tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
+                tx.leases.acquire(ctx.worker_id, ctx.lease_ttl)
         ctx.boundary("state.commit")
         rep.cursor_after = keep
         ctx.progress(entity, f"read {side.name}", len(page.records))
@@ -94,7 +93,7 @@ def _translate(
     mapping = side.adapter.mapping(entity)
     carried = mapping.carried
     with ctx.tx() as tx:
-        known = tx.links_by_native(ctx.scope, entity, side.system, [r.id for r in records])
+        known = tx.links.by_native(entity, side.system, [r.id for r in records])
     staged: list[InboxRow] = []
     bad: list[dict[str, Any]] = []
     for record in records:
@@ -155,14 +154,11 @@ def _quarantine_row(
 def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:
     """After a complete read, linked records the read did not return were deleted."""
     with ctx.tx() as tx:
-        gone = [
-            nid for nid in tx.iter_native_ids(ctx.scope, entity, side.system) if nid not in seen
-        ]
+        gone = [nid for nid in tx.links.native_ids(entity, side.system) if nid not in seen]
         if not gone:
             return
-        links = tx.links_by_native(ctx.scope, entity, side.system, gone)
-        tx.stage(
-            ctx.scope,
+        links = tx.links.by_native(entity, side.system, gone)
+        tx.inbox.stage(
             [
                 InboxRow(entity, side.system, nid, links[nid][0], None, None, deleted=True)
                 for nid in gone

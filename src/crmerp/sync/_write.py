@@ -69,7 +69,7 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
         for _key, plan, op in ops
     ]
     with ctx.tx() as tx:
-        intent_ids = tx.record_intents(ctx.scope, ctx.run_id, intent_rows)
+        intent_ids = tx.intents.record(ctx.run_id, intent_rows)
     ctx.boundary("intent.recorded")
     results: dict[OpKey, WriteResult] = {}
     for side in ctx.sides():
