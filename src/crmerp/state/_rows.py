@@ -16,6 +16,9 @@ class InboxRow:
 
     ``new`` marks a record no link or stamped reference ties to a global id yet:
     the matcher may still pair it with a new record of the other system.
+    ``version`` is the record's version as it was read (see
+    :attr:`crmerp.adapters.NativeRecord.version`): the engine's writes based on
+    this row expect it.
     """
 
     entity: str
@@ -28,6 +31,7 @@ class InboxRow:
     new: bool = False
     attempts: int = 0
     note: str | None = None
+    version: str | None = None
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -74,6 +74,7 @@ inbox = Table(
     Column("new", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("note", Text, nullable=True),
+    Column("version", Text, nullable=True),
     Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 

@@ -451,6 +451,7 @@ class Tx:
                 "new": r.new,
                 "attempts": 0,
                 "note": r.note,
+                "version": r.version,
             }
             for r in rows
         ]
@@ -977,6 +978,7 @@ def _stage_statement(dialect_name: str, hold_prefix: str | None) -> Any:
             "data": ex.data,
             "stamp": ex.stamp,
             "deleted": ex.deleted,
+            "version": ex.version,
             "attempts": ex.attempts,
         },
     )
@@ -1017,6 +1019,7 @@ _INBOX_COLUMNS = tuple(
         "new",
         "attempts",
         "note",
+        "version",
     )
 )
 
@@ -1027,7 +1030,9 @@ def _inbox_tuple(r: Any) -> InboxRow:
     stamp = r[5]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp)
-    return InboxRow(r[0], r[1], r[2], r[3], r[4], _aware(stamp), bool(r[6]), bool(r[7]), r[8], r[9])
+    return InboxRow(
+        r[0], r[1], r[2], r[3], r[4], _aware(stamp), bool(r[6]), bool(r[7]), r[8], r[9], r[10]
+    )
 
 
 @lru_cache(maxsize=1)

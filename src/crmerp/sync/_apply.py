@@ -15,7 +15,14 @@ from typing import Any
 import attrs
 
 from crmerp._errors import DataError
-from crmerp.adapters import NativeRecord, WriteKind, WriteOp, WriteResult, reference_for
+from crmerp.adapters import (
+    NativeRecord,
+    WriteKind,
+    WriteOp,
+    WriteResult,
+    WriteStatus,
+    reference_for,
+)
 from crmerp.models import ENTITY_MODELS
 from crmerp.state import InboxRow, Tx
 from crmerp.sync._codec import (
@@ -48,6 +55,8 @@ class _Op:
     seen_hash: str | None
     changes: dict[str, tuple[Any, Any]]
     expect: str | None = None
+    version: str | None = None
+    """The version of the record this write was based on (conditional writes)."""
 
 
 @attrs.define
@@ -94,6 +103,8 @@ class _Batch:
         self.current: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._restage: list[InboxRow] = []
         self._memo: dict[Any, Any] = {}
+        self.versions: dict[tuple[str, str], str | None] = {}
+        self._stale: list[tuple[int, _Group, _Op]] = []
 
     # --- loading -------------------------------------------------------------------
 
@@ -164,6 +175,7 @@ class _Batch:
                     self.current[(side.system, group.gid)] = None
                     group.drop_links.append((side.system, native_id))
                     continue
+                self.versions[(side.system, group.gid)] = record.version
                 try:
                     self.current[(side.system, group.gid)] = self._canonical(side, record)
                 except DataError as exc:
@@ -450,7 +462,10 @@ class _Batch:
         before = view.current or {}
         changes = {k: (before.get(k), v) for k, v in global_form.items() if before.get(k) != v}
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
-        group.ops.append(_Op(side, kind, native_id, payload, seen_hash, changes, current_hash))
+        version = self._version(group, side) if linked else None
+        group.ops.append(
+            _Op(side, kind, native_id, payload, seen_hash, changes, current_hash, version)
+        )
 
     def _plan_unchecked(
         self,
@@ -465,6 +480,13 @@ class _Batch:
         changes = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
         kind = WriteKind.UPDATE if linked else WriteKind.CREATE
         group.ops.append(_Op(side, kind, native_id, None, None, changes))
+
+    def _version(self, group: _Group, side: Side) -> str | None:
+        """The version of ``side``'s record as staged or fetched, if known."""
+        row = group.rows.get(side.system)
+        if row is not None and row.data is not None:
+            return row.version
+        return self.versions.get((side.system, group.gid))
 
     def _current_hash(
         self, group: _Group, side: Side, linked: tuple[str, str | None] | None
@@ -535,7 +557,10 @@ class _Batch:
         target = survivors[0]
         native_id = group.links[target.system][0]
         if policy is DeletePolicy.PROPAGATE and target.writes(self.entity):
-            group.ops.append(_Op(target, WriteKind.DELETE, native_id, None, None, {}))
+            version = self.versions.get((target.system, group.gid))
+            group.ops.append(
+                _Op(target, WriteKind.DELETE, native_id, None, None, {}, version=version)
+            )
             group.drop_links.append((target.system, native_id))
             group.drop_base = True
             return
@@ -592,13 +617,22 @@ class _Batch:
             for start in range(0, len(mine), side.caps.max_batch):
                 chunk = mine[start : start + side.caps.max_batch]
                 self._send(side, chunk)
+        if self._stale:
+            for index, group, op in self._restage_stale(resend=True):
+                self._send(op.side, [(index, group, op)])
+            self._restage_stale(resend=False)
 
     def _check_unchanged(self, groups: list[_Group]) -> None:
         """Re-read records about to be updated; one edited since it was read is not
-        overwritten blind: its group waits and the edit is merged on the next pass."""
+        overwritten blind: its group waits and the edit is merged on the next pass.
+
+        A write to a side with conditional writes whose version is known needs no
+        re-read: the system itself refuses it if the record changed since. For the
+        others the re-read narrows the window, and gives the version to expect.
+        """
         for side in self.ctx.sides():
             expected = {
-                op.native_id: (group, op.expect)
+                op.native_id: (group, op)
                 for group in groups
                 if group.done
                 for op in group.ops
@@ -607,11 +641,12 @@ class _Batch:
                 and op.native_id
                 and op.expect is not None
                 and side.reads(self.entity)
+                and not (side.caps.conditional_writes and op.version is not None)
             }
             if not expected:
                 continue
             found = {r.id: r for r in self._fetch_side(side, list(expected))}
-            for native_id, (group, expect) in expected.items():
+            for native_id, (group, op) in expected.items():
                 record = found.get(native_id)
                 try:
                     current = self._canonical(side, record) if record is not None else None
@@ -621,25 +656,78 @@ class _Batch:
                 # What the engine itself last wrote there (a write of an earlier pass
                 # whose group had to wait) is not somebody else's edit.
                 own = group.links.get(side.system, (None, None))[1]
-                if current is None or fingerprint(dumps(current)) not in {expect, own}:
+                if current is None or fingerprint(dumps(current)) not in {op.expect, own}:
                     group.done = False
                     group.defer = f"{side.system} {native_id} changed while syncing; re-merging"
-                    self._restage.append(
-                        InboxRow(
-                            self.entity,
-                            side.system,
-                            native_id,
-                            group.gid,
-                            dumps(current) if current is not None else None,
-                            record.stamp if record is not None else None,
-                            deleted=record is None,
-                        )
-                    )
+                    self._restage.append(self._fresh_row(side, group, native_id, record, current))
+                else:
+                    assert record is not None
+                    op.version = record.version
+
+    def _fresh_row(
+        self,
+        side: Side,
+        group: _Group,
+        native_id: str,
+        record: NativeRecord | None,
+        current: Mapping[str, Any] | None,
+    ) -> InboxRow:
+        """``side``'s record as re-read now, staged again to be merged afresh."""
+        return InboxRow(
+            self.entity,
+            side.system,
+            native_id,
+            group.gid,
+            dumps(current) if current is not None else None,
+            record.stamp if record is not None else None,
+            deleted=record is None,
+            version=record.version if record is not None else None,
+        )
+
+    def _restage_stale(self, *, resend: bool) -> list[tuple[int, _Group, _Op]]:
+        """Re-read the records whose writes were refused as stale and stage them
+        again: the edit that made them stale is merged, never written over.
+
+        A record found holding exactly what the engine itself last wrote there (a
+        write of an earlier pass whose group had to wait) was made stale by the
+        engine, not by a user: with ``resend`` its write is returned to be sent
+        again, expecting the version just read.
+        """
+        again: list[tuple[int, _Group, _Op]] = []
+        stale, self._stale = self._stale, []
+        for side in self.ctx.sides():
+            wanted = {op.native_id: (i, g, op) for i, g, op in stale if op.side is side}
+            if not wanted or not side.reads(self.entity):
+                continue
+            found = {r.id: r for r in self._fetch_side(side, [n for n in wanted if n])}
+            for native_id, (index, group, op) in wanted.items():
+                assert native_id is not None
+                record = found.get(native_id)
+                try:
+                    current = self._canonical(side, record) if record is not None else None
+                except DataError:
+                    # Edited into a form that does not validate: the edit is newer
+                    # than the cursor, so the next read quarantines it with its reason.
+                    continue
+                own = group.links.get(side.system, (None, None))[1]
+                ours = current is not None and fingerprint(dumps(current)) == own
+                if resend and record is not None and ours:
+                    again.append((index, group, attrs.evolve(op, version=record.version)))
+                    continue
+                self._restage.append(self._fresh_row(side, group, native_id, record, current))
+        return again
 
     def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
         ctx = self.ctx
         write_ops = [
-            WriteOp(op.kind, reference_for(g.gid), op.payload, op.native_id) for _i, g, op in chunk
+            WriteOp(
+                op.kind,
+                reference_for(g.gid),
+                op.payload,
+                op.native_id,
+                op.version if op.kind is not WriteKind.CREATE else None,
+            )
+            for _i, g, op in chunk
         ]
         if ctx.dry:
             results = [
@@ -664,8 +752,10 @@ class _Batch:
             ctx.boundary("write.sent")
             results = ctx.call(f"write {side.system} {self.entity}", send)
             ctx.boundary("write.answered")
-        for (index, _g, _op), result in zip(chunk, results, strict=True):
+        for (index, g, op), result in zip(chunk, results, strict=True):
             self.results[index] = result
+            if result.status is WriteStatus.STALE and op.native_id:
+                self._stale.append((index, g, op))
 
     def _resolve_existing(self, side: Side, ops: list[WriteOp]) -> list[WriteOp]:
         refs = [op.reference for op in ops if op.kind is WriteKind.CREATE]
@@ -706,6 +796,12 @@ class _Batch:
         if result is None or result.status.value == "retry":
             side_rep.retried += 1
             group.defer = f"retry: {result.reason if result else 'not sent'}"
+            return False
+        if result.status is WriteStatus.STALE:
+            # Nothing was written; the record was re-read and staged again
+            # (``_restage_stale``), so the next pass merges the edit that made it stale.
+            side_rep.stale += 1
+            group.defer = f"stale: {op.side.system}: {result.reason}; re-merging"
             return False
         if result.status.value == "failed":
             side_rep.failed += 1

@@ -22,6 +22,9 @@ class SideReport:
     updated: int = 0
     deleted: int = 0
     retried: int = 0
+    stale: int = 0
+    """Writes the system refused because the record changed since it was read:
+    re-read and merged again, never written over."""
     failed: int = 0
     quarantined: int = 0
     cursor_before: str | None = None
