@@ -193,3 +193,24 @@ def test_an_edit_of_the_same_field_at_a_boundary_is_decided_never_dropped(
     assert crm_value == erp_value, "the systems disagree with no conflict parked"
     if erp_value != "net 60":
         assert company.decided(), "the ERP user's net 60 vanished without a conflict or a rule"
+
+
+def test_a_write_answered_stale_is_merged_again_never_written_over() -> None:
+    company = Company(conditional=True)
+    try:
+        company.crm.edit("Account", company.account, Phone="+49 30 111111")
+        company.run_with_edit_at(
+            "write.sent",
+            lambda: company.erp.edit("party.party", company.party, payment_term="net 45"),
+        )
+        refused = company.reports[-1].entity("customer").erp
+        assert (refused.stale, refused.updated) == (1, 0)
+        assert company.erp_party()["payment_term"] == "net 45", "the stale write went through"
+        assert _phones(company.erp_party()) == []
+        merged = company.run().entity("customer")
+        assert (merged.erp.updated, merged.crm.updated, merged.erp.stale) == (1, 1, 0)
+        assert _phones(company.erp_party()) == ["+4930111111"]
+        assert company.crm_account()["Payment_Terms__c"] == "net 45"
+        assert company.run().writes == 0
+    finally:
+        company.close()
