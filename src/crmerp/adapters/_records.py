@@ -50,6 +50,8 @@ class Capabilities:
     ``conditional_writes`` true promises that the adapter honours
     :attr:`WriteOp.expected_version`: an update or delete of a record whose version
     is no longer that one is not applied and is answered :meth:`WriteResult.stale`.
+    The promise covers every record the adapter reports a version for (records
+    read with ``version=None`` are written unconditionally).
     Left false (the default, and what an adapter written before versions existed
     declares), the engine re-reads each record right before updating it instead,
     which narrows the window in which another user's edit can be overwritten but
