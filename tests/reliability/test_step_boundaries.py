@@ -205,6 +205,7 @@ def test_a_write_answered_stale_is_merged_again_never_written_over() -> None:
         )
         refused = company.reports[-1].entity("customer").erp
         assert (refused.stale, refused.updated) == (1, 0)
+        assert "stale 1" in company.reports[-1].summary()
         assert company.erp_party()["payment_term"] == "net 45", "the stale write went through"
         assert _phones(company.erp_party()) == []
         merged = company.run().entity("customer")
