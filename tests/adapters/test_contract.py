@@ -85,6 +85,8 @@ def test_write_checked_wants_one_sound_answer_per_op() -> None:
         Scripted(answers=[WriteResult(WriteResult.done("x").status)]).write_checked(
             "customer", [op]
         )
+    with pytest.raises(AdapterError, match="stale, but it expected no version"):
+        Scripted(answers=[WriteResult.stale("changed")]).write_checked("customer", [op])
     quiet = Scripted()
     assert quiet.write_checked("customer", []) == []
     assert quiet.writes == 0

@@ -1,10 +1,12 @@
 """Broken adapters fail the conformance suite with a message naming the broken promise."""
 
 from collections.abc import Sequence
+from typing import Any
 
+import attrs
 import pytest
 
-from crmerp.adapters import NativeRecord, Page, WriteOp, WriteResult, WriteStatus
+from crmerp.adapters import Capabilities, NativeRecord, Page, WriteOp, WriteResult, WriteStatus
 from crmerp.testing.conformance import AdapterConformance, check_adapter, sample_record
 from tests.testing.toy_adapter import ToyAdapter
 
@@ -72,6 +74,14 @@ class LeaksAnUnmappedField(ToyAdapter):
         return Page(records, page.cursor, page.more)
 
 
+class ClaimsConditionalWritesButIgnoresTheVersion(ToyAdapter):
+    def capabilities(self) -> Capabilities:
+        return attrs.evolve(super().capabilities(), conditional_writes=True)
+
+    def _record(self, row: dict[str, Any]) -> NativeRecord:
+        return attrs.evolve(super()._record(row), version=str(row["change"]))
+
+
 @pytest.mark.parametrize(
     ("adapter_class", "check", "promise"),
     [
@@ -115,6 +125,12 @@ class LeaksAnUnmappedField(ToyAdapter):
             "round_trip",
             r"round-trip promise broken: customer 1 \(read by fetch\) field 'full_name' was "
             r"written as 'Conformance Customer 1'",
+        ),
+        (
+            ClaimsConditionalWritesButIgnoresTheVersion,
+            "conditional_writes",
+            r"conditional-write promise broken: update of customer 1 expecting its old "
+            r"version '1' \(it is at '2'\) answered done, not stale",
         ),
         (
             LeaksAnUnmappedField,

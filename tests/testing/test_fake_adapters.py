@@ -240,3 +240,59 @@ def test_money_stays_exact_through_the_crm() -> None:
     assert crm.crm.read("Account", native_id)["Credit_Limit__c"] == "0.10"
     again = crm.to_canonical("customer", crm.fetch("customer", [native_id])[0])
     assert again.credit_limit == Money(Decimal("0.10"), "KWD")
+
+
+def _update(adapter: Adapter, native_id: str, payload: dict, version: str | None) -> WriteStatus:
+    op = WriteOp(WriteKind.UPDATE, "crmerp:g-1", payload, native_id, expected_version=version)
+    (result,) = adapter.write_checked("customer", [op])
+    return result.status
+
+
+def test_the_fakes_report_a_version_that_changes_with_every_write() -> None:
+    crm = FakeCRM()
+    adapter = FakeCRMAdapter(crm)
+    account = crm.create("Account", Name="Acme", Email__c="a@acme.example")
+    (first,) = adapter.fetch("customer", [account])
+    crm.edit("Account", account, Phone="+49 30 1")
+    (second,) = adapter.fetch("customer", [account])
+    (read,) = adapter.read_page("customer", None, limit=10).records
+    assert first.version is not None
+    assert second.version is not None
+    assert first.version != second.version == read.version
+
+
+@pytest.mark.parametrize("adapter_class", [FakeCRMAdapter, FakeERPAdapter])
+def test_a_stale_update_is_refused_and_changes_nothing(adapter_class: type[Adapter]) -> None:
+    adapter = adapter_class()
+    assert adapter.capabilities().conditional_writes
+    native_id = create(adapter, "customer", adapter.to_native("customer", _acme()))
+    (before,) = adapter.fetch("customer", [native_id])
+    renamed = adapter.to_native("customer", _acme(name="Acme GmbH"))
+    assert _update(adapter, native_id, renamed, "0") is WriteStatus.STALE
+    assert adapter.fetch("customer", [native_id])[0] == before
+    assert _update(adapter, native_id, renamed, before.version) is WriteStatus.DONE
+    assert adapter.fetch("customer", [native_id])[0].version != before.version
+    assert _update(adapter, native_id, renamed, None) is WriteStatus.DONE
+
+
+@pytest.mark.parametrize("adapter_class", [FakeCRMAdapter, FakeERPAdapter])
+def test_a_stale_delete_is_refused_and_the_record_stays(adapter_class: type[Adapter]) -> None:
+    adapter = adapter_class()
+    native_id = create(adapter, "customer", adapter.to_native("customer", _acme()))
+    op = WriteOp(WriteKind.DELETE, "crmerp:g-1", native_id=native_id, expected_version="0")
+    (result,) = adapter.write_checked("customer", [op])
+    assert result.status is WriteStatus.STALE
+    assert [r.id for r in adapter.fetch("customer", [native_id])] == [native_id]
+
+
+def test_without_conditional_writes_a_fake_writes_over_a_stale_version() -> None:
+    adapter = FakeERPAdapter(conditional=False)
+    assert not adapter.capabilities().conditional_writes
+    native_id = create(adapter, "customer", adapter.to_native("customer", _acme()))
+    renamed = adapter.to_native("customer", _acme(name="Acme GmbH"))
+    assert _update(adapter, native_id, renamed, "0") is WriteStatus.DONE
+    assert adapter.fetch("customer", [native_id])[0].payload["name"] == "Acme GmbH"
+
+
+def _acme(name: str = "Acme") -> Customer:
+    return Customer(id="g-1", kind="company", name=name, emails=["a@acme.example"])

@@ -46,6 +46,16 @@ class Capabilities:
 
     ``change_feed`` false means the system cannot say what changed since a cursor:
     the engine reads it in full and diffs against the last snapshot it saw.
+
+    ``conditional_writes`` true promises that the adapter honours
+    :attr:`WriteOp.expected_version`: an update or delete of a record whose version
+    is no longer that one is not applied and is answered :meth:`WriteResult.stale`.
+    The promise covers every record the adapter reports a version for (records
+    read with ``version=None`` are written unconditionally).
+    Left false (the default, and what an adapter written before versions existed
+    declares), the engine re-reads each record right before updating it instead,
+    which narrows the window in which another user's edit can be overwritten but
+    cannot close it (see the reliability guide).
     """
 
     readable: frozenset[str]
@@ -55,6 +65,7 @@ class Capabilities:
     upsert_by_reference: bool = True
     page_size: int = attrs.field(default=500, validator=attrs.validators.gt(0))
     max_batch: int = attrs.field(default=200, validator=attrs.validators.gt(0))
+    conditional_writes: bool = False
 
 
 @attrs.frozen
@@ -65,6 +76,11 @@ class NativeRecord:
     time (timezone-aware) where it has one, ``deleted`` marks a reported delete,
     and ``reference`` is the reference the engine stamped on it (see
     :func:`reference_for`) when the engine created it.
+
+    ``version`` is the record's version as read, opaque text the engine only
+    compares and hands back in :attr:`WriteOp.expected_version`: a revision number,
+    a change sequence, an ETag or a write stamp, whatever changes on every write of
+    the record. ``None`` when the system has none.
     """
 
     id: str
@@ -72,6 +88,7 @@ class NativeRecord:
     stamp: datetime | None = None
     deleted: bool = False
     reference: str | None = None
+    version: str | None = None
 
 
 @attrs.frozen
@@ -97,12 +114,22 @@ class WriteKind(StrEnum):
 
 @attrs.frozen
 class WriteOp:
-    """One record to write. Creates carry the ``reference`` to stamp on the record."""
+    """One record to write. Creates carry the ``reference`` to stamp on the record.
+
+    Updates and deletes carry ``expected_version``: the :attr:`NativeRecord.version`
+    of the record the engine based this write on (``None`` when the system reports
+    no version, or the engine knows none). An adapter whose
+    :attr:`Capabilities.conditional_writes` is true applies the write only if the
+    record still has that version, and otherwise answers
+    :meth:`WriteResult.stale` without changing anything; an adapter that declares
+    no conditional writes may ignore it.
+    """
 
     kind: WriteKind
     reference: str
     payload: Mapping[str, Any] | None = None
     native_id: str | None = None
+    expected_version: str | None = None
 
 
 class WriteStatus(StrEnum):
@@ -111,11 +138,13 @@ class WriteStatus(StrEnum):
     DONE = "done"
     RETRY = "retry"
     FAILED = "failed"
+    STALE = "stale"
 
 
 @attrs.frozen
 class WriteResult:
-    """The per-record answer to a write: done with the id, retry later, or failed."""
+    """The per-record answer to a write: done with the id, retry later, failed, or
+    stale (refused because the record changed since the expected version)."""
 
     status: WriteStatus
     native_id: str | None = None
@@ -137,6 +166,13 @@ class WriteResult:
         """A permanent failure: the record will not be written as it is."""
         return cls(WriteStatus.FAILED, reason=reason)
 
+    @classmethod
+    def stale(cls, reason: str) -> WriteResult:
+        """Refused, nothing written: the record changed since
+        :attr:`WriteOp.expected_version`. The engine never sends the same write
+        again blind: it re-reads the record and merges the change first."""
+        return cls(WriteStatus.STALE, reason=reason)
+
 
 def check_answers(system: str, ops: Sequence[WriteOp], results: Sequence[WriteResult]) -> None:
     """Raise ``AdapterError`` unless there is exactly one sound result per op."""
@@ -147,3 +183,7 @@ def check_answers(system: str, ops: Sequence[WriteOp], results: Sequence[WriteRe
     for op, result in zip(ops, results, strict=True):
         if result.status is WriteStatus.DONE and not result.native_id:
             raise AdapterError(f"{system} reported {op.kind} {op.reference} done without an id")
+        if result.status is WriteStatus.STALE and op.expected_version is None:
+            raise AdapterError(
+                f"{system} answered {op.kind} {op.reference} stale, but it expected no version"
+            )

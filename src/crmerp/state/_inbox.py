@@ -56,6 +56,7 @@ class Inbox:
                 "attempts": 0,
                 "status": r.status.value,
                 "note": r.note,
+                "version": r.version,
             }
             for r in rows
         ]
@@ -279,6 +280,7 @@ def _stage_statement(dialect_name: str, keep_reviews: bool) -> Any:
             "data": ex.data,
             "stamp": ex.stamp,
             "deleted": ex.deleted,
+            "version": ex.version,
             "attempts": ex.attempts,
         },
     )
@@ -323,6 +325,7 @@ _COLUMNS = tuple(
         "attempts",
         "note",
         "status",
+        "version",
     )
 )
 
@@ -345,4 +348,5 @@ def _inbox_row(r: Any) -> InboxRow:
         r[8],
         r[9],
         InboxStatus(r[10]),
+        version=r[11],
     )

@@ -36,7 +36,14 @@ def _inbox_status(conn: Any) -> None:
     )
 
 
-MIGRATIONS: dict[int, Any] = {1: _inbox_status}
+def _inbox_version(conn: Any) -> None:
+    """2 -> 3: staged rows keep the version of the record as read, which the
+    engine's conditional writes expect. Rows staged before have none (``NULL``):
+    their writes go out unconditional, after the usual re-read."""
+    conn.execute(text("ALTER TABLE crmerp_inbox ADD COLUMN version TEXT"))
+
+
+MIGRATIONS: dict[int, Any] = {1: _inbox_status, 2: _inbox_version}
 """Version -> function(connection) that upgrades a state from that version by one."""
 
 

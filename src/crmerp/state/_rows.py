@@ -59,6 +59,9 @@ class InboxRow:
     the matcher may still pair it with a new record of the other system.
     ``status`` says whether it is merged at the next pass, and ``note`` why it
     waited or what holds it.
+    ``version`` is the record's version as it was read (see
+    :attr:`crmerp.adapters.NativeRecord.version`): the engine's writes based on
+    this row expect it.
     """
 
     entity: str
@@ -72,6 +75,7 @@ class InboxRow:
     attempts: int = 0
     note: str | None = None
     status: InboxStatus = InboxStatus.PENDING
+    version: str | None = None
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ from crmerp.state._rows import ConflictStatus, InboxStatus, IntentStatus
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -99,6 +99,7 @@ inbox = Table(
         default=InboxStatus.PENDING.value,
         server_default=InboxStatus.PENDING.value,
     ),
+    Column("version", Text, nullable=True),
     Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 

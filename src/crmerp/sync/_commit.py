@@ -133,6 +133,12 @@ class _Settle:
         if result is None or result.status is WriteStatus.RETRY:
             side_rep.retried += 1
             return f"retry: {result.reason if result else 'not sent'}", InboxStatus.PENDING
+        if result.status is WriteStatus.STALE:
+            # Nothing was written; the record was re-read and staged again (see
+            # the write stage), so the next pass merges the edit that made it stale.
+            side_rep.stale += 1
+            reason = f"stale: {op.side.system}: {result.reason}; re-merging"
+            return reason, InboxStatus.PENDING
         if result.status is WriteStatus.FAILED:
             side_rep.failed += 1
             side_rep.quarantined += 1

@@ -122,6 +122,7 @@ def _fresh(
     if not reads:
         return group
     fresh: dict[str, Mapping[str, Any] | None] = {}
+    versions: dict[str, str | None] = {}
     gone: list[tuple[str, str]] = []
     unreadable = None
     for system, record in reads.items():
@@ -132,6 +133,7 @@ def _fresh(
             fresh[system] = None
             gone.append((system, native_id))
             continue
+        versions[system] = record.version
         try:
             fresh[system] = canonical(side, entity, record)
         except DataError as exc:
@@ -146,6 +148,7 @@ def _fresh(
         group.base,
         fresh=fresh,
         gone=tuple(gone),
+        versions=versions,
         unreadable=unreadable,
         open_fields=group.open_fields,
         resolutions=group.resolutions,

@@ -74,7 +74,8 @@ class Op:
 
     ``seen_hash`` is the hash of what the side will hold once written (the echo
     to expect); ``expect`` the hash of what it held when planned; ``own`` the
-    hash its link holds (what the engine last wrote or saw there).
+    hash its link holds (what the engine last wrote or saw there); ``version``
+    the version of the record the write is based on (for conditional writes).
     """
 
     side: Side
@@ -85,6 +86,7 @@ class Op:
     changes: Mapping[str, tuple[Any, Any]]
     expect: str | None = None
     own: str | None = None
+    version: str | None = None
 
 
 @attrs.frozen
@@ -143,7 +145,8 @@ class GroupInput:
 
     ``fresh`` holds, per system, the record as read just now (``None``: it is
     gone); a system missing from it was not read. ``gone`` lists links whose
-    record was not found; ``unreadable`` a record that did not validate.
+    record was not found; ``versions`` the versions of the records read fresh;
+    ``unreadable`` a record that did not validate.
     """
 
     gid: str
@@ -152,6 +155,7 @@ class GroupInput:
     base: Mapping[str, Any] | None
     fresh: Mapping[str, Mapping[str, Any] | None] = attrs.Factory(dict)
     gone: tuple[tuple[str, str], ...] = ()
+    versions: Mapping[str, str | None] = attrs.Factory(dict)
     unreadable: SetAside | None = None
     open_fields: Mapping[str, int] = attrs.Factory(dict)
     resolutions: Mapping[str, tuple[Mapping[str, Any], int]] = attrs.Factory(dict)
@@ -411,7 +415,16 @@ def _plan_side(
     changes = {k: (before.get(k), v) for k, v in global_form.items() if before.get(k) != v}
     kind = WriteKind.UPDATE if linked else WriteKind.CREATE
     own = linked[1] if linked else None
-    return Op(side, kind, native_id, payload, seen_hash, changes, current_hash, own)
+    version = _version(group, side) if linked else None
+    return Op(side, kind, native_id, payload, seen_hash, changes, current_hash, own, version)
+
+
+def _version(group: GroupInput, side: Side) -> str | None:
+    """The version of ``side``'s record as staged or read fresh, if known."""
+    row = group.rows.get(side.system)
+    if row is not None and row.data is not None:
+        return row.version
+    return group.versions.get(side.system)
 
 
 def _seen(side: Side, linked: Link, current_hash: str | None) -> Seen | None:
@@ -505,7 +518,8 @@ def _plan_delete(facts: BatchFacts, group: GroupInput) -> GroupPlan:
     target = survivors[0]
     native_id = group.links[target.system][0]
     if policy is DeletePolicy.PROPAGATE and target.writes(facts.entity):
-        op = Op(target, WriteKind.DELETE, native_id, None, None, {})
+        version = group.versions.get(target.system)
+        op = Op(target, WriteKind.DELETE, native_id, None, None, {}, version=version)
         return attrs.evolve(
             plan,
             ops=(op,),

@@ -133,7 +133,16 @@ def _translate(
             continue
         side_rep.staged += 1
         staged.append(
-            InboxRow(entity, side.system, record.id, global_id, text, record.stamp, new=new)
+            InboxRow(
+                entity,
+                side.system,
+                record.id,
+                global_id,
+                text,
+                record.stamp,
+                new=new,
+                version=record.version,
+            )
         )
     return staged, bad
 

@@ -22,6 +22,9 @@ class SideReport:
     updated: int = 0
     deleted: int = 0
     retried: int = 0
+    stale: int = 0
+    """Writes the system refused because the record changed since it was read:
+    re-read and merged again, never written over."""
     failed: int = 0
     quarantined: int = 0
     cursor_before: str | None = None
@@ -135,11 +138,13 @@ class SyncReport:
             f"{self.deferred} deferred" + (f", stopped: {self.stopped}" if self.stopped else "")
         ]
         for name, rep in self.entities.items():
+            stale = rep.crm.stale + rep.erp.stale
             lines.append(
                 f"  {name}: crm +{rep.crm.created} ~{rep.crm.updated} -{rep.crm.deleted}, "
                 f"erp +{rep.erp.created} ~{rep.erp.updated} -{rep.erp.deleted}, "
                 f"echoes {rep.crm.echoes + rep.erp.echoes}, matched {rep.linked_by_match}, "
                 f"conflicts {rep.conflicts_parked}"
+                + (f", stale {stale} (re-read, merged next run)" if stale else "")
             )
         return "\n".join(lines)
 

@@ -10,11 +10,19 @@ duplicated), sent in the side's batch size, and answered per record.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from crmerp._errors import DataError
-from crmerp.adapters import WriteKind, WriteOp, WriteResult, reference_for
+from crmerp.adapters import (
+    NativeRecord,
+    WriteKind,
+    WriteOp,
+    WriteResult,
+    WriteStatus,
+    reference_for,
+)
 from crmerp.state import InboxRow
 from crmerp.sync._codec import dumps, fingerprint
 from crmerp.sync._context import RunContext, Side
@@ -42,14 +50,17 @@ class Sent:
     unreadable: Mapping[str, SetAside] = attrs.Factory(dict)
     restage: tuple[InboxRow, ...] = ()
     intent_ids: tuple[int, ...] = ()
+    versions: Mapping[OpKey, str | None] = attrs.Factory(dict)
+    """Versions of records re-read unchanged, for the writes to expect."""
 
 
 def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
     """Send the writes of every plan that is done; answers by op."""
     checked = Sent() if ctx.dry else _check_unchanged(ctx, entity, plans)
     waiting = set(checked.changed) | set(checked.unreadable)
+    refreshed = checked.versions
     ops = [
-        ((plan.gid, index), plan, op)
+        ((plan.gid, index), plan, _refreshed(op, refreshed.get((plan.gid, index), _KEEP)))
         for plan in plans
         if plan.done and plan.gid not in waiting
         for index, op in enumerate(plan.ops)
@@ -77,31 +88,59 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
         for start in range(0, len(mine), side.caps.max_batch):
             chunk = mine[start : start + side.caps.max_batch]
             results.update(_send(ctx, entity, side, chunk))
-    return attrs.evolve(checked, results=results, intent_ids=tuple(intent_ids))
+    restage = list(checked.restage)
+    stale = [(key, plan, op) for key, plan, op in ops if _is_stale(results.get(key), op)]
+    if stale:
+        again = _restage_stale(ctx, entity, stale, restage, resend=True)
+        for key, plan, op in again:
+            results.update(_send(ctx, entity, op.side, [(key, plan, op)]))
+        still = [(k, p, o) for k, p, o in again if _is_stale(results.get(k), o)]
+        _restage_stale(ctx, entity, still, restage, resend=False)
+    return attrs.evolve(
+        checked, results=results, restage=tuple(restage), intent_ids=tuple(intent_ids)
+    )
+
+
+_KEEP: Any = object()
+
+
+def _refreshed(op: Op, version: Any) -> Op:
+    return op if version is _KEEP else attrs.evolve(op, version=version)
+
+
+def _is_stale(result: WriteResult | None, op: Op) -> bool:
+    return result is not None and result.status is WriteStatus.STALE and op.native_id is not None
 
 
 def _check_unchanged(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
     """Re-read records about to be updated; one edited since it was read is not
-    overwritten blind: its group waits and the edit is merged on the next pass."""
+    overwritten blind: its group waits and the edit is merged on the next pass.
+
+    A write to a side with conditional writes whose version is known needs no
+    re-read: the system itself refuses it if the record changed since. For the
+    others the re-read narrows the window, and gives the version to expect.
+    """
     changed: dict[str, str] = {}
     unreadable: dict[str, SetAside] = {}
+    versions: dict[OpKey, str | None] = {}
     restage: list[InboxRow] = []
     for side in ctx.sides():
         expected = {
-            op.native_id: (plan, op)
+            op.native_id: ((plan.gid, index), plan, op)
             for plan in plans
             if plan.done
-            for op in plan.ops
+            for index, op in enumerate(plan.ops)
             if op.side is side
             and op.kind is WriteKind.UPDATE
             and op.native_id
             and op.expect is not None
             and side.reads(entity)
+            and not (side.caps.conditional_writes and op.version is not None)
         }
         if not expected:
             continue
         found = {r.id: r for r in fetch(ctx, side, entity, list(expected))}
-        for native_id, (plan, op) in expected.items():
+        for native_id, (key, plan, op) in expected.items():
             record = found.get(native_id)
             try:
                 current = canonical(side, entity, record) if record is not None else None
@@ -114,25 +153,84 @@ def _check_unchanged(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -
             # whose group had to wait) is not somebody else's edit.
             if current is None or fingerprint(dumps(current)) not in {op.expect, op.own}:
                 changed[plan.gid] = f"{side.system} {native_id} changed while syncing; re-merging"
-                restage.append(
-                    InboxRow(
-                        entity,
-                        side.system,
-                        native_id,
-                        plan.gid,
-                        dumps(current) if current is not None else None,
-                        record.stamp if record is not None else None,
-                        deleted=record is None,
-                    )
-                )
-    return Sent(changed=changed, unreadable=unreadable, restage=tuple(restage))
+                restage.append(_fresh_row(entity, side, plan.gid, native_id, record, current))
+            else:
+                assert record is not None
+                versions[key] = record.version
+    return Sent(changed=changed, unreadable=unreadable, restage=tuple(restage), versions=versions)
+
+
+def _fresh_row(
+    entity: str,
+    side: Side,
+    gid: str,
+    native_id: str,
+    record: NativeRecord | None,
+    current: Mapping[str, Any] | None,
+) -> InboxRow:
+    """``side``'s record as re-read now, staged again to be merged afresh."""
+    return InboxRow(
+        entity,
+        side.system,
+        native_id,
+        gid,
+        dumps(current) if current is not None else None,
+        record.stamp if record is not None else None,
+        deleted=record is None,
+        version=record.version if record is not None else None,
+    )
+
+
+def _restage_stale(
+    ctx: RunContext,
+    entity: str,
+    stale: Sequence[tuple[OpKey, GroupPlan, Op]],
+    restage: list[InboxRow],
+    *,
+    resend: bool,
+) -> list[tuple[OpKey, GroupPlan, Op]]:
+    """Re-read the records whose writes were refused as stale and stage them
+    again: the edit that made them stale is merged, never written over.
+
+    A record found holding exactly what the engine itself last wrote there (a
+    write of an earlier pass whose group had to wait) was made stale by the
+    engine, not by a user: with ``resend`` its write is returned to be sent
+    again, expecting the version just read.
+    """
+    again: list[tuple[OpKey, GroupPlan, Op]] = []
+    for side in ctx.sides():
+        wanted = {op.native_id: (k, p, op) for k, p, op in stale if op.side is side}
+        if not wanted or not side.reads(entity):
+            continue
+        found = {r.id: r for r in fetch(ctx, side, entity, [n for n in wanted if n])}
+        for native_id, (key, plan, op) in wanted.items():
+            assert native_id is not None
+            record = found.get(native_id)
+            try:
+                current = canonical(side, entity, record) if record is not None else None
+            except DataError:
+                # Edited into a form that does not validate: the edit is newer
+                # than the cursor, so the next read quarantines it with its reason.
+                continue
+            ours = current is not None and fingerprint(dumps(current)) == op.own
+            if resend and record is not None and ours:
+                again.append((key, plan, attrs.evolve(op, version=record.version)))
+                continue
+            restage.append(_fresh_row(entity, side, plan.gid, native_id, record, current))
+    return again
 
 
 def _send(
     ctx: RunContext, entity: str, side: Side, chunk: list[tuple[OpKey, GroupPlan, Op]]
 ) -> dict[OpKey, WriteResult]:
     write_ops = [
-        WriteOp(op.kind, reference_for(plan.gid), op.payload, op.native_id)
+        WriteOp(
+            op.kind,
+            reference_for(plan.gid),
+            op.payload,
+            op.native_id,
+            op.version if op.kind is not WriteKind.CREATE else None,
+        )
         for _key, plan, op in chunk
     ]
     if ctx.dry:

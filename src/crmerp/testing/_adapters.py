@@ -43,6 +43,12 @@ class FakeAdapter(Adapter, Generic[S]):
 
     ``read_page`` takes an optional ``signpost`` (from :meth:`signpost`): no
     record changed after it is returned.
+
+    Each record's version is its change sequence number. With ``conditional``
+    (the default) updates and deletes honour :attr:`~crmerp.adapters.WriteOp.expected_version`
+    and answer stale when the record changed since; ``conditional=False`` makes the
+    fake behave like a system that cannot refuse a stale write (the version is
+    still reported, and ignored on writes).
     """
 
     def __init__(
@@ -52,12 +58,14 @@ class FakeAdapter(Adapter, Generic[S]):
         path: str | os.PathLike[str] | None = None,
         faults: FaultPlan | None = None,
         page_size: int = 500,
+        conditional: bool = True,
     ) -> None:
         if system is not None and path is not None:
             raise UsageError("give a fake system or a path, not both", code="fake-adapter-args")
         self.fake: S = system if system is not None else self._open(path)
         self.faults = faults
         self.page_size = page_size
+        self.conditional = conditional
 
     def _open(self, path: str | os.PathLike[str] | None) -> S:
         raise NotImplementedError
@@ -65,7 +73,8 @@ class FakeAdapter(Adapter, Generic[S]):
     # --- the contract ---------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        """Every entity both ways, a change feed, upserts by reference."""
+        """Every entity both ways, a change feed, upserts by reference, conditional
+        writes unless made with ``conditional=False``."""
         return Capabilities(
             readable=frozenset(ENTITIES),
             writable=frozenset(ENTITIES),
@@ -73,6 +82,7 @@ class FakeAdapter(Adapter, Generic[S]):
             change_feed=True,
             upsert_by_reference=True,
             page_size=self.page_size,
+            conditional_writes=self.conditional,
         )
 
     def read_page(
@@ -175,6 +185,7 @@ class FakeAdapter(Adapter, Generic[S]):
             stamp=parse_datetime(row.payload.get(self.fake.STAMP_FIELD)),
             deleted=row.deleted,
             reference=reference if isinstance(reference, str) else None,
+            version=str(row.sequence),
         )
 
     def _injected_result(self) -> WriteResult | None:
@@ -221,8 +232,23 @@ class FakeAdapter(Adapter, Generic[S]):
         key = op.native_id
         if key is None or not self.fake.is_live(table, key):
             return WriteResult.failed(f"{entity} {key!r} not found")
+        stale = self._stale(entity, table, key, op)
+        if stale is not None:
+            return stale
         self._update_row(table, key, payload, op.reference)
         return WriteResult.done(key)
+
+    def _stale(self, entity: str, table: str, key: str, op: WriteOp) -> WriteResult | None:
+        """The stale answer when ``op`` expects a version the row no longer has."""
+        if not self.conditional or op.expected_version is None:
+            return None
+        found = self.fake.lookup(table, [key])
+        version = str(found[0].sequence) if found else None
+        if version == op.expected_version:
+            return None
+        return WriteResult.stale(
+            f"{entity} {key} is at version {version}, not {op.expected_version}"
+        )
 
     def _update_row(self, table: str, key: str, payload: dict[str, Any], reference: str) -> None:
         current = self.fake.lookup(table, [key])[0].payload
@@ -241,6 +267,9 @@ class FakeAdapter(Adapter, Generic[S]):
         key = op.native_id
         if key is None:
             return WriteResult.failed(f"delete of {entity} needs a native id")
+        stale = self._stale(entity, table, key, op) if self.fake.is_live(table, key) else None
+        if stale is not None:
+            return stale
         if self.fake.apply_delete(table, key) or self.fake.existed(table, key):
             return WriteResult.done(key)
         return WriteResult.failed(f"{entity} {key!r} not found")
@@ -278,9 +307,12 @@ class FakeERPAdapter(FakeAdapter[FakeERP]):
         faults: FaultPlan | None = None,
         page_size: int = 500,
         reports_deletes: bool = False,
+        conditional: bool = True,
     ) -> None:
         self._reports_deletes = reports_deletes
-        super().__init__(system, path=path, faults=faults, page_size=page_size)
+        super().__init__(
+            system, path=path, faults=faults, page_size=page_size, conditional=conditional
+        )
 
     def _open(self, path: str | os.PathLike[str] | None) -> FakeERP:
         return FakeERP(path, reports_deletes=self._reports_deletes)

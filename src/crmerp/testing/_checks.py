@@ -347,6 +347,47 @@ def check_find_by_reference(bench: Bench, bad: BadPayloads, bad_native: BadPaylo
             )
 
 
+def check_conditional_writes(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) -> None:
+    """A record's version changes when it is written; with ``conditional_writes``,
+    an update or delete expecting an older version is answered stale and changes
+    nothing."""
+    conditional = bench.adapter.capabilities().conditional_writes
+    for entity in bench.entities():
+        bench.ensure_parents(entity)
+        (item,) = bench.create(entity, 1)
+        before = bench.fetch(entity, [item.native_id]).get(item.native_id)
+        if before is None or before.version is None:
+            continue  # no version reported: written unconditionally
+        bench.update(item)
+        after = bench.fetch(entity, [item.native_id])[item.native_id]
+        where = f"{entity} {item.native_id}"
+        require(
+            after.version != before.version,
+            "conditional-write",
+            f"{where} was written but its version stayed {before.version!r}",
+        )
+        if not conditional:
+            continue
+        _, payload = bench.sample(entity)
+        for op in (
+            WriteOp(WriteKind.UPDATE, item.reference, payload, item.native_id, before.version),
+            WriteOp(WriteKind.DELETE, item.reference, None, item.native_id, before.version),
+        ):
+            (result,) = bench.write(entity, [op])
+            require(
+                result.status is WriteStatus.STALE,
+                "conditional-write",
+                f"{op.kind} of {where} expecting its old version {before.version!r} "
+                f"(it is at {after.version!r}) answered {result.status}, not stale",
+            )
+            now = bench.fetch(entity, [item.native_id]).get(item.native_id)
+            require(
+                now is not None and now.version == after.version,
+                "conditional-write",
+                f"the {op.kind} of {where} answered stale but changed the record",
+            )
+
+
 def check_rewrite_is_idempotent(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) -> None:
     """Repeating a create (same reference) or an update changes nothing more."""
     upserts = bench.adapter.capabilities().upsert_by_reference
@@ -471,6 +512,7 @@ CHECKS: dict[str, Check] = {
     "write_results": check_write_results,
     "find_by_reference": check_find_by_reference,
     "rewrite_is_idempotent": check_rewrite_is_idempotent,
+    "conditional_writes": check_conditional_writes,
     "bad_payloads_fail_per_record": check_bad_payloads_fail_per_record,
     "bad_native_records_raise_data_errors": check_bad_native_records_raise_data_errors,
 }

@@ -122,6 +122,10 @@ class AdapterConformance:
         """Records are found by the reference stamped on create."""
         _run("find_by_reference", adapter, make_canonical, None, None)
 
+    def test_conditional_writes(self, adapter: Adapter, make_canonical: SampleFactory) -> None:
+        """Versions change with each write; stale updates and deletes are refused."""
+        _run("conditional_writes", adapter, make_canonical, None, None)
+
     def test_rewrite_is_idempotent(self, adapter: Adapter, make_canonical: SampleFactory) -> None:
         """A repeated create or update makes nothing new."""
         _run("rewrite_is_idempotent", adapter, make_canonical, None, None)

@@ -25,7 +25,7 @@ from crmerp.adapters import (
     adapter_class,
     reference_for,
 )
-from crmerp.adapters.tryton import TrytonAdapter, TrytonRPC
+from crmerp.adapters.tryton import TrytonAdapter, TrytonConcurrencyError, TrytonRPC
 from crmerp.models import (
     Address,
     CanonicalModel,
@@ -301,6 +301,51 @@ def test_customer_update_writes_only_what_changed(adapter: Adapter, rpc: TrytonR
     before = _fetch(adapter, "customer", native_id).stamp
     assert _update(adapter, "customer", native_id, wanted).status is WriteStatus.DONE
     assert _fetch(adapter, "customer", native_id).stamp == before  # nothing was written
+
+
+def _conditional(native_id: str, record: Any, adapter: Adapter, version: str | None) -> WriteOp:
+    payload = adapter.to_native("customer", record)
+    return WriteOp(WriteKind.UPDATE, _ref(), payload, native_id, expected_version=version)
+
+
+def test_an_update_based_on_an_old_version_is_refused_stale(
+    adapter: Adapter, rpc: TrytonRPC
+) -> None:
+    assert adapter.capabilities().conditional_writes
+    tag = _tag()
+    native_id = _create(adapter, "customer", _customer(tag))
+    based_on = _fetch(adapter, "customer", native_id).version
+    assert based_on is not None
+    # A user edits one of the party's phone numbers on its own (a child row).
+    (phone, *_) = rpc.search("party.contact_mechanism", [("party", "=", int(native_id))])
+    rpc.write("party.contact_mechanism", [phone], {"comment": "call after 5"})
+    edited = _fetch(adapter, "customer", native_id)
+    assert edited.version != based_on
+    renamed = _customer(tag, name=f"Lumière SA {tag}")
+    (result,) = _write(adapter, "customer", _conditional(native_id, renamed, adapter, based_on))
+    assert result.status is WriteStatus.STALE, result.reason
+    assert _fetch(adapter, "customer", native_id) == edited  # nothing was written
+    (result,) = _write(
+        adapter, "customer", _conditional(native_id, renamed, adapter, edited.version)
+    )
+    assert result.status is WriteStatus.DONE, result.reason
+    assert _read(adapter, "customer", native_id).name == f"Lumière SA {tag}"
+
+
+def test_trytond_refuses_a_party_write_with_an_old_timestamp(rpc: TrytonRPC) -> None:
+    """What the adapter relies on between its last read and its write: the
+    ``_timestamp`` context key (trytond's ``ModelSQL.__check_timestamp``)."""
+    (party,) = rpc.create("party.party", [{"name": f"Stale {_tag()}"}])
+    (row,) = rpc.read("party.party", [party], ["_timestamp"])
+    rpc.write("party.party", [party], {"name": f"Edited {_tag()}"})
+    with pytest.raises(TrytonConcurrencyError):
+        rpc.write(
+            "party.party",
+            [party],
+            {"name": "overwritten"},
+            context={"_timestamp": {f"party.party,{party}": row["_timestamp"]}},
+        )
+    assert rpc.read("party.party", [party], ["name"])[0]["name"] != "overwritten"
 
 
 def test_archived_customer_is_still_read(

@@ -41,7 +41,7 @@ from crmerp.adapters.tryton._cursor import (
 from crmerp.adapters.tryton._lookup import Lookups
 from crmerp.adapters.tryton._mappings import MAPPINGS
 from crmerp.adapters.tryton._read import Readers, marker_of
-from crmerp.adapters.tryton._rpc import TrytonRPC, TrytonServerFault
+from crmerp.adapters.tryton._rpc import TrytonConcurrencyError, TrytonRPC, TrytonServerFault
 from crmerp.adapters.tryton._write import (
     CustomerWriter,
     OrderWriter,
@@ -116,6 +116,7 @@ class TrytonAdapter(Adapter):
             upsert_by_reference=True,
             page_size=page_size,
             max_batch=max_batch,
+            conditional_writes=True,
         )
         self.lookups = Lookups(rpc)
         self.readers = Readers(rpc, self.lookups, customer_domain)
@@ -263,13 +264,33 @@ class TrytonAdapter(Adapter):
         self, writer: Writer, op: WriteOp, existing: Mapping[str, NativeRecord]
     ) -> WriteResult:
         try:
+            stale = self._stale(writer.entity, op)
+            if stale is not None:
+                return stale
             return WriteResult.done(str(self._apply(writer, op, existing)))
+        except TrytonConcurrencyError as exc:
+            if op.expected_version is not None:
+                return WriteResult.stale(str(exc))
+            return WriteResult.retry(str(exc))
         except RateLimited as exc:
             return WriteResult.retry(str(exc), exc.retry_after)
         except TransientError as exc:
             return WriteResult.retry(str(exc))
         except (DataError, TrytonServerFault) as exc:
             return WriteResult.failed(str(exc))
+
+    def _stale(self, entity: str, op: WriteOp) -> WriteResult | None:
+        """The stale answer when the record's version (its newest stamp over all its
+        rows) is no longer the one ``op`` expects; read right before the write."""
+        if op.expected_version is None or op.kind is WriteKind.CREATE or not op.native_id:
+            return None
+        found = self.fetch(entity, [op.native_id])
+        if not found or found[0].version == op.expected_version:
+            return None  # gone: the write itself says so
+        return WriteResult.stale(
+            f"{entity} {op.native_id} changed at {found[0].version}, "
+            f"after the version {op.expected_version} this write was based on"
+        )
 
     def _apply(
         self, writer: Writer, op: WriteOp, existing: Mapping[str, NativeRecord]

@@ -453,7 +453,14 @@ class Readers:
         parties = self._rpc.search_read(
             "party.party",
             [("id", "in", list(ids)), *self._customer_filter()],
-            ["name", "active", _ROW_STAMP, "customer_payment_term.name", "customer_currency.code"],
+            [
+                "name",
+                "active",
+                _ROW_STAMP,
+                "_timestamp",
+                "customer_payment_term.name",
+                "customer_currency.code",
+            ],
             context=_INACTIVE_TOO,
         )
         found = [int(p["id"]) for p in parties]
@@ -597,4 +604,13 @@ class Readers:
 
 
 def _loaded(key: int, payload: dict[str, Any], stamp: dt.datetime, reference: str | None) -> Loaded:
-    return Loaded(NativeRecord(str(key), payload, stamp=stamp, reference=reference), stamp)
+    record = NativeRecord(
+        str(key), payload, stamp=stamp, reference=reference, version=version_of(stamp)
+    )
+    return Loaded(record, stamp)
+
+
+def version_of(stamp: dt.datetime) -> str:
+    """A record's version: its stamp, the newest modification among all its rows
+    (a child edited on its own, an address say, changes it too)."""
+    return stamp.isoformat()

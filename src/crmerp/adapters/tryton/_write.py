@@ -244,7 +244,10 @@ class CustomerWriter(Writer):
         if "tax_identifier" in payload and self._tax_differs(current, payload):
             values["identifiers"] = self._identifier_actions(rows, payload)
         if values:
-            self.rpc.write("party.party", [native_id], values)
+            # trytond refuses the write (ConcurrencyException) if the party row
+            # changed since it was read just above.
+            stamp = {f"party.party,{native_id}": rows.party.get("_timestamp")}
+            self.rpc.write("party.party", [native_id], values, context={"_timestamp": stamp})
         return native_id
 
     @staticmethod
