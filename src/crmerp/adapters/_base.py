@@ -97,6 +97,20 @@ class Adapter(ABC):
         """
         return None
 
+    def instance(self) -> str:
+        """Which instance of the system this adapter speaks to: a server URL and
+        database, a file, or a name given in the configuration.
+
+        Global ids of records first seen here and the references stamped on records
+        created here include it, so the same native id on another instance (another
+        ERP database behind the same CRM) is another record, and a record copied
+        from another instance with its reference is never linked by that stamp.
+        Keep it stable: a changed instance makes new records' ids change. The
+        default, the ``system`` name, says every system of this type is one
+        instance; an adapter that can tell instances apart should say which.
+        """
+        return self.system
+
     def close(self) -> None:  # noqa: B027 - optional hook with a do-nothing default
         """Release connections. Called once when the engine is done with the adapter."""
 

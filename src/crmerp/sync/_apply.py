@@ -396,7 +396,8 @@ class _Batch:
         from crmerp.sync._codec import deterministic_id
 
         outcome.result["status"] = "converted"
-        order_id = deterministic_id(self.ctx.scope, "order", ENGINE_SYSTEM, group.gid)
+        # No instance: derived from the quote's global id, as every release did.
+        order_id = deterministic_id(self.ctx.scope, "order", ENGINE_SYSTEM, "", group.gid)
         fields = ("customer_id", "currency", "payment_terms", "lines", "number")
         order = {k: outcome.result[k] for k in fields if k in outcome.result}
         order.update(quote_id=group.gid, status="confirmed")
@@ -577,7 +578,7 @@ class _Batch:
                 "system": op.side.system,
                 "global_id": group.gid,
                 "kind": op.kind.value,
-                "reference": reference_for(group.gid),
+                "reference": reference_for(group.gid, op.side.instance),
                 "native_id": op.native_id,
                 "payload_hash": op.seen_hash or "",
             }
@@ -639,7 +640,8 @@ class _Batch:
     def _send(self, side: Side, chunk: list[tuple[int, _Group, _Op]]) -> None:
         ctx = self.ctx
         write_ops = [
-            WriteOp(op.kind, reference_for(g.gid), op.payload, op.native_id) for _i, g, op in chunk
+            WriteOp(op.kind, reference_for(g.gid, side.instance), op.payload, op.native_id)
+            for _i, g, op in chunk
         ]
         if ctx.dry:
             results = [

@@ -33,6 +33,11 @@ class Side:
         """The adapter's system name, as used in the state."""
         return self.adapter.system
 
+    @property
+    def instance(self) -> str:
+        """The instance the adapter speaks to (see :meth:`Adapter.instance`)."""
+        return self.adapter.instance()
+
     def reads(self, entity: str) -> bool:
         """True when this side can be read for ``entity``."""
         return entity in self.caps.readable and entity in self.adapter.mappings

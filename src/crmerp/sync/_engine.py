@@ -23,6 +23,7 @@ from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
+from crmerp.sync._stamps import is_copy_review, settle_copy
 
 __all__ = ["SyncEngine"]
 
@@ -280,6 +281,9 @@ class SyncEngine:
     def _resolve_match(self, tx: Any, conflict: ConflictRecord, pick: str | None) -> None:
         if pick not in {"link", "new"}:
             raise UsageError("a match review takes pick='link' or pick='new'", code="resolve-match")
+        if is_copy_review(conflict):
+            settle_copy(tx, self.scope, conflict, pick)
+            return
         crm_id, erp_id = str(conflict.crm), str(conflict.erp)
         entity = conflict.entity
         if pick == "link":
@@ -292,12 +296,16 @@ class SyncEngine:
                 (
                     self.crm.system,
                     crm_id,
-                    deterministic_id(self.scope, entity, self.crm.system, crm_id),
+                    deterministic_id(
+                        self.scope, entity, self.crm.system, self.crm.instance(), crm_id
+                    ),
                 ),
                 (
                     self.erp.system,
                     erp_id,
-                    deterministic_id(self.scope, entity, self.erp.system, erp_id),
+                    deterministic_id(
+                        self.scope, entity, self.erp.system, self.erp.instance(), erp_id
+                    ),
                 ),
             ]
         tx.assign(self.scope, entity, rows)

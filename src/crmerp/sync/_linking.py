@@ -13,7 +13,6 @@ import json
 
 from crmerp.models import ENTITY_MODELS, CanonicalModel
 from crmerp.state import InboxRow
-from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import RunContext
 
 __all__ = ["REVIEW_NOTE", "link_new"]
@@ -63,9 +62,13 @@ def _match(
         entity, _models(entity, crm_rows), _models(entity, erp_rows), rejected
     )
     rep = ctx.report.entity(entity)
+    # Each row keeps the global id it was staged with (never recomputed: a record
+    # staged by an older release keeps the id that release gave it).
+    own = {(ctx.crm.system, r.native_id): r.global_id for r in crm_rows}
+    own.update({(ctx.erp.system, r.native_id): r.global_id for r in erp_rows})
     paired: list[tuple[str, str, str]] = []
     for crm_id, erp_id in decisions.links:
-        gid = deterministic_id(ctx.scope, entity, ctx.crm.system, crm_id)
+        gid = own[ctx.crm.system, crm_id] or ""
         paired += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
         rep.linked_by_match += 1
     taken = {(s, n) for s, n, _g in paired}
@@ -76,7 +79,7 @@ def _match(
             if keys & taken:
                 continue
             taken |= keys
-            gid = deterministic_id(ctx.scope, entity, ctx.crm.system, item.crm_id)
+            gid = own[ctx.crm.system, item.crm_id] or ""
             conflict_id = tx.add_conflict(
                 ctx.scope,
                 kind="match",
@@ -90,6 +93,10 @@ def _match(
             )
             hold = f"{REVIEW_NOTE}{conflict_id}"
             for system, native_id in keys:
-                own = deterministic_id(ctx.scope, entity, system, native_id)
-                tx.assign(ctx.scope, entity, [(system, native_id, own)], note=hold)
+                tx.assign(
+                    ctx.scope,
+                    entity,
+                    [(system, native_id, own[system, native_id] or "")],
+                    note=hold,
+                )
             rep.sent_to_review += 1

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from crmerp._errors import AdapterError, DataError
-from crmerp.adapters import NativeRecord, Page, global_id_of
+from crmerp.adapters import NativeRecord, Page
 from crmerp.state import InboxRow
 from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._linking import REVIEW_NOTE
+from crmerp.sync._stamps import Copy, hold_copies, read_stamps
 
 __all__ = ["pull"]
 
@@ -38,10 +39,11 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        staged, bad = _translate(ctx, entity, side, page.records, seen)
+        staged, bad, copies = _translate(ctx, entity, side, page.records, seen)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx() as tx:
+            staged += hold_copies(ctx, tx, entity, side, copies)
             tx.stage(ctx.scope, staged, hold_prefix=REVIEW_NOTE)
             tx.quarantine(ctx.scope, bad)
             tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
@@ -88,24 +90,31 @@ def _translate(
     side: Side,
     records: Sequence[NativeRecord],
     seen: set[str] | None,
-) -> tuple[list[InboxRow], list[dict[str, Any]]]:
+) -> tuple[list[InboxRow], list[dict[str, Any]], list[Copy]]:
     rep = ctx.report.entity(entity)
     side_rep = rep.side(side.name)
     mapping = side.adapter.mapping(entity)
     carried = mapping.carried
+    instance = side.instance
     with ctx.tx() as tx:
         known = tx.links_by_native(ctx.scope, entity, side.system, [r.id for r in records])
+        stamps = read_stamps(ctx, tx, entity, side, [r for r in records if r.id not in known])
     staged: list[InboxRow] = []
     bad: list[dict[str, Any]] = []
+    copies: list[Copy] = []
     for record in records:
         side_rep.pulled += 1
         if seen is not None:
             seen.add(record.id)
         link = known.get(record.id)
-        global_id = link[0] if link else global_id_of(record.reference)
-        new = global_id is None
-        if global_id is None:
-            global_id = deterministic_id(ctx.scope, entity, side.system, record.id)
+        stamp = stamps.get(record.id)
+        if link is not None:
+            global_id, new = link[0], False
+        elif stamp is not None and stamp.copy_of is None:
+            global_id, new = stamp.global_id, False
+        else:
+            global_id = deterministic_id(ctx.scope, entity, side.system, instance, record.id)
+            new = True
         if record.deleted:
             # Staged even without a link: it cancels a live version of the record
             # staged earlier (on an earlier page, or by a run whose write failed).
@@ -133,10 +142,12 @@ def _translate(
                 side_rep.unchanged += 1
             continue
         side_rep.staged += 1
-        staged.append(
-            InboxRow(entity, side.system, record.id, global_id, text, record.stamp, new=new)
-        )
-    return staged, bad
+        row = InboxRow(entity, side.system, record.id, global_id, text, record.stamp, new=new)
+        if stamp is not None and stamp.copy_of is not None:
+            copies.append(Copy(row, stamp))
+        else:
+            staged.append(row)
+    return staged, bad, copies
 
 
 def _quarantine_row(

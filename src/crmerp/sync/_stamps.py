@@ -1,0 +1,153 @@
+"""Stamped references: which ones this state may trust, and copies that kept one.
+
+A reference the engine stamped on a record (``crmerp:<global id>@<tag>``) ties the
+record to a global id only when this state knows that id: a link, or an open
+intent of this state. Anything else (a reference stamped by another installation,
+or for another instance of the system) is not trusted: the record is treated as
+unlinked and goes to matching. A reference whose global id is already linked to
+another record of the same system is a *copy*: the copy is held for review, and
+nothing is overwritten until a person settles it with ``resolve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from crmerp.adapters import NativeRecord, global_id_of, stamped_for
+from crmerp.state import ConflictRecord, InboxRow, Tx
+from crmerp.sync._context import RunContext, Side
+from crmerp.sync._linking import REVIEW_NOTE
+
+__all__ = [
+    "COPY_FIELD",
+    "Copy",
+    "Stamp",
+    "hold_copies",
+    "is_copy_review",
+    "read_stamps",
+    "settle_copy",
+]
+
+COPY_FIELD = "(copy)"
+"""The ``field`` of a match review that holds a copy."""
+
+
+@attrs.frozen
+class Stamp:
+    """A trusted stamp: the global id it names; ``copy_of`` is set when that id is
+    already linked to another record of the same system (``partner``: the record
+    of the other system linked to it, if any)."""
+
+    global_id: str
+    copy_of: str | None = None
+    partner: str | None = None
+
+
+@attrs.frozen
+class Copy:
+    """A staged row of a copy, with the stamp that made it one."""
+
+    row: InboxRow
+    stamp: Stamp
+
+
+def read_stamps(
+    ctx: RunContext, tx: Tx, entity: str, side: Side, records: Sequence[NativeRecord]
+) -> dict[str, Stamp]:
+    """native id -> the stamp this state trusts, for unlinked ``records``."""
+    instance = side.instance
+    stamped = {
+        r.id: gid
+        for r in records
+        if stamped_for(r.reference, instance) and (gid := global_id_of(r.reference))
+    }
+    if not stamped:
+        return {}
+    linked = tx.links_by_global(ctx.scope, entity, list(stamped.values()))
+    pending: set[str] = set()
+    if any(gid not in linked for gid in stamped.values()):
+        pending = {i.global_id for i in tx.open_intents(ctx.scope) if i.entity == entity}
+    other = ctx.other(side)
+    rejected: set[tuple[str, str]] | None = None
+    found: dict[str, Stamp] = {}
+    for native_id, gid in stamped.items():
+        if gid in linked:
+            mine = linked[gid].get(side.system)
+            if mine is None or mine[0] == native_id:
+                found[native_id] = Stamp(gid)
+                continue
+            partner = linked[gid].get(other.system)
+            stamp = Stamp(gid, mine[0], partner[0] if partner else None)
+            if rejected is None:
+                rejected = tx.match_decisions(ctx.scope, entity, "rejected")
+            if _pair(side, native_id, stamp) not in rejected:
+                found[native_id] = stamp
+        elif gid in pending:
+            found[native_id] = Stamp(gid)
+    return found
+
+
+def _pair(side: Side, native_id: str, stamp: Stamp) -> tuple[str, str]:
+    partner = stamp.partner or ""
+    return (native_id, partner) if side.name == "crm" else (partner, native_id)
+
+
+def hold_copies(
+    ctx: RunContext, tx: Tx, entity: str, side: Side, copies: Sequence[Copy]
+) -> list[InboxRow]:
+    """Open a review for each copy (or keep the open one); the rows to stage, held."""
+    held: list[InboxRow] = []
+    for copy in copies:
+        row, stamp = copy.row, copy.stamp
+        crm_id, erp_id = _pair(side, row.native_id, stamp)
+        assert row.global_id is not None
+        conflict_id = tx.add_conflict(
+            ctx.scope,
+            kind="match",
+            entity=entity,
+            global_id=row.global_id,
+            field=COPY_FIELD,
+            base=None,
+            crm=crm_id or None,
+            erp=erp_id or None,
+            detail={
+                "reason": f"copy: same reference as {stamp.copy_of}",
+                "system": side.system,
+                "copy": row.native_id,
+                "original": stamp.copy_of,
+                "global_id": stamp.global_id,
+            },
+        )
+        held.append(attrs.evolve(row, note=f"{REVIEW_NOTE}{conflict_id}"))
+        ctx.report.entity(entity).sent_to_review += 1
+    return held
+
+
+def settle_copy(tx: Tx, scope: str, conflict: ConflictRecord, pick: str) -> None:
+    """Settle the review of a copy.
+
+    ``pick="new"``: the copy is a record of its own; it keeps its own global id and
+    is created on the other system. ``pick="link"``: the copy takes the original's
+    place; the link moves to it, and the original is no longer linked.
+    """
+    detail = conflict.detail
+    system, copy_id = str(detail["system"]), str(detail["copy"])
+    crm_id = "" if conflict.crm is None else str(conflict.crm)
+    erp_id = "" if conflict.erp is None else str(conflict.erp)
+    if pick == "new":
+        tx.assign(scope, conflict.entity, [(system, copy_id, conflict.global_id)])
+        tx.decide_match(scope, conflict.entity, crm_id, erp_id, "rejected")
+    else:
+        gid = str(detail["global_id"])
+        tx.drop_links(scope, conflict.entity, system, [str(detail["original"])])
+        tx.put_links(scope, [(conflict.entity, system, copy_id, gid, None)])
+        tx.assign(scope, conflict.entity, [(system, copy_id, gid)])
+        tx.decide_match(scope, conflict.entity, crm_id, erp_id, "confirmed")
+    tx.set_conflict(conflict.id, "applied", {"pick": pick})
+
+
+def is_copy_review(conflict: ConflictRecord) -> bool:
+    """True for the review of a copy (see :func:`hold_copies`)."""
+    return conflict.kind == "match" and conflict.field == COPY_FIELD
