@@ -43,6 +43,10 @@ class Adapter(ABC):
     mappings: ClassVar[Mapping[str, EntityMapping]] = {}
     """Entity name -> the declarative map between native payload and model."""
 
+    instance_name: str | None = None
+    """A name for the instance given in the configuration (``instance = "..."`` in
+    ``crmerp.toml``); when set, the engine takes it instead of :meth:`instance`."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in ("read_changes", "to_canonical", "to_native", "write_checked", "mapping"):
@@ -108,6 +112,7 @@ class Adapter(ABC):
         Keep it stable: a changed instance makes new records' ids change. The
         default, the ``system`` name, says every system of this type is one
         instance; an adapter that can tell instances apart should say which.
+        :attr:`instance_name`, when set, is used instead.
         """
         return self.system
 

@@ -17,7 +17,12 @@ from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
 
-__all__ = ["RunContext", "Side"]
+__all__ = ["RunContext", "Side", "instance_of"]
+
+
+def instance_of(adapter: Adapter) -> str:
+    """The instance an adapter speaks to: the name configured, else its own answer."""
+    return adapter.instance_name or adapter.instance()
 
 
 @attrs.define
@@ -36,7 +41,7 @@ class Side:
     @property
     def instance(self) -> str:
         """The instance the adapter speaks to (see :meth:`Adapter.instance`)."""
-        return self.adapter.instance()
+        return instance_of(self.adapter)
 
     def reads(self, entity: str) -> bool:
         """True when this side can be read for ``entity``."""

@@ -17,7 +17,7 @@ from crmerp.match import Matcher, default_matcher
 from crmerp.state import ConflictRecord, InboxRow, QuarantineRecord, StateStore
 from crmerp.sync._apply import ENGINE_SYSTEM, FAILED_NOTE, apply
 from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import RunContext, Side
+from crmerp.sync._context import RunContext, Side, instance_of
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
@@ -297,14 +297,14 @@ class SyncEngine:
                     self.crm.system,
                     crm_id,
                     deterministic_id(
-                        self.scope, entity, self.crm.system, self.crm.instance(), crm_id
+                        self.scope, entity, self.crm.system, instance_of(self.crm), crm_id
                     ),
                 ),
                 (
                     self.erp.system,
                     erp_id,
                     deterministic_id(
-                        self.scope, entity, self.erp.system, self.erp.instance(), erp_id
+                        self.scope, entity, self.erp.system, instance_of(self.erp), erp_id
                     ),
                 ),
             ]
