@@ -3,13 +3,16 @@ copies that kept a stamp, are never trusted to link records."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from crmerp.adapters import reference_for, stamped_for
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine
 from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
-from tests.sync.conftest import World, erp_party
+from tests.sync.conftest import World, crm_account, crm_order, erp_party, seed_catalogue
 
 
 def _engine(crm: FakeCRM, erp: FakeERP, url: str) -> SyncEngine:
@@ -145,3 +148,67 @@ def test_a_fake_is_an_instance_of_its_own_and_keeps_it_in_its_file(tmp_path: Any
     assert FakeERPAdapter(FakeERP(instance="erp.example.com/prod")).instance() == (
         "erp.example.com/prod"
     )
+
+
+def _company(crm: FakeCRM, erp: FakeERP) -> str:
+    products = seed_catalogue(erp)
+    account = crm_account(crm, "Acme GmbH", "sales@acme.example")
+    party = erp_party(erp, "Zeta AG", "info@zeta.example")
+    erp.create(
+        "sale.sale",
+        party=party,
+        currency="EUR",
+        lines=[
+            {"product": products["bolt"], "quantity": Decimal(3), "unit_price": Decimal("0.40")}
+        ],
+    )
+    return account
+
+
+@pytest.mark.parametrize("matcher", ["default", None])
+def test_a_new_state_over_the_same_systems_links_what_the_engine_stamped(
+    tmp_path: Any, matcher: str | None
+) -> None:
+    crm, erp = FakeCRM(), FakeERP()
+    account = _company(crm, erp)
+    first = _engine(crm, erp, f"sqlite:///{tmp_path / 'a.db'}")
+    first.run()
+    (product,) = [p["Id"] for p in crm.find("Product2", ProductCode="BOLT-1")]
+    crm_order(crm, account, product)
+    first.run()
+    before = {t: len(crm.find(t)) for t in ("Account", "Product2", "Pricebook2", "Order")}
+    before |= {t: len(erp.find(t)) for t in ("party.party", "product.product", "sale.sale")}
+    assert before["Order"] == before["sale.sale"] == 2
+    # A state lost and made again: the stamps name ids it does not know.
+    options = {} if matcher == "default" else {"matcher": None}
+    again = SyncEngine(
+        crm=FakeCRMAdapter(crm),
+        erp=FakeERPAdapter(erp),
+        state=open_state(f"sqlite:///{tmp_path / 'b.db'}", create=True),
+        **options,  # type: ignore[arg-type]
+    )
+    assert again.run().writes == 0
+    after = {t: len(crm.find(t)) for t in ("Account", "Product2", "Pricebook2", "Order")}
+    after |= {t: len(erp.find(t)) for t in ("party.party", "product.product", "sale.sale")}
+    assert after == before
+    crm.edit("Account", account, Phone="+49 30 1234567")
+    assert again.run().writes == 1
+
+
+def test_two_records_with_one_unknown_stamp_are_not_taken_for_one(tmp_path: Any) -> None:
+    crm, erp = FakeCRM(), FakeERP()
+    erp_party(erp, "Acme GmbH", "sales@acme.example")
+    _engine(crm, erp, f"sqlite:///{tmp_path / 'a.db'}").run()
+    (original,) = crm.find("Account")
+    _raw_copy(crm, str(original["Id"]), Name="Acme Copy", Email__c="copy@acme.example")
+    # A new state: neither record is linked, and they share one stamp. One record a
+    # page, so the second is read after the first was staged.
+    engine = SyncEngine(
+        crm=FakeCRMAdapter(crm, page_size=1),
+        erp=FakeERPAdapter(erp),
+        state=open_state(f"sqlite:///{tmp_path / 'b.db'}", create=True),
+    )
+    engine.run()
+    assert _names(erp, "party.party", "name") == ["Acme Copy", "Acme GmbH"]
+    assert _names(crm, "Account", "Name") == ["Acme Copy", "Acme GmbH"]
+    assert engine.run().writes == 0

@@ -69,6 +69,11 @@ def stamped_for(reference: str | None, instance: str) -> bool:
     return not mark or tag == instance_tag(instance)
 
 
+def names_instance(reference: str | None) -> bool:
+    """True when ``reference`` names the instance it was stamped for (not the old form)."""
+    return global_id_of(reference) is not None and _INSTANCE_MARK in (reference or "")
+
+
 @attrs.frozen
 class Capabilities:
     """What a system can do, declared once by its adapter.

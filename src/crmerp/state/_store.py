@@ -517,6 +517,23 @@ class Tx:
         )
         return {r[0]: int(r[1]) for r in rows}
 
+    def staged_under(
+        self, scope: str, entity: str, system: str, global_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """global id -> native id of the rows of ``system`` staged under these ids."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(global_ids))):
+            rows = self.conn.execute(
+                select(inbox.c.global_id, inbox.c.native_id).where(
+                    inbox.c.scope == scope,
+                    inbox.c.entity == entity,
+                    self._among(inbox.c.global_id, chunk),
+                    inbox.c.system == system,
+                )
+            )
+            found.update({r.global_id: r.native_id for r in rows})
+        return found
+
     def new_rows(self, scope: str, entity: str, system: str) -> Iterator[InboxRow]:
         """Staged records of ``system`` that no link ties to the other system yet."""
         result = self.conn.execute(

@@ -39,8 +39,40 @@ def link_new(ctx: RunContext, entity: str) -> None:
             for r in tx.new_rows(ctx.scope, entity, ctx.erp.system)
             if not (r.note or "").startswith(REVIEW_NOTE)
         ]
+    crm_rows, erp_rows = _pair_by_stamp(ctx, entity, crm_rows, erp_rows)
     if crm_rows and erp_rows:
         _match(ctx, entity, crm_rows, erp_rows)
+
+
+def _pair_by_stamp(
+    ctx: RunContext, entity: str, crm_rows: list[InboxRow], erp_rows: list[InboxRow]
+) -> tuple[list[InboxRow], list[InboxRow]]:
+    """Pair new records staged under one global id (a stamp this state does not know
+    that names the other record's own id) before the matcher can split them."""
+    crm_ids = {r.global_id: r.native_id for r in crm_rows}
+    paired = [
+        (gid, crm_ids[gid], r.native_id)
+        for r in erp_rows
+        if (gid := r.global_id) is not None and gid in crm_ids
+    ]
+    if not paired:
+        return crm_rows, erp_rows
+    with ctx.tx() as tx:
+        tx.assign(
+            ctx.scope,
+            entity,
+            [
+                (s, n, g)
+                for g, c, e in paired
+                for s, n in ((ctx.crm.system, c), (ctx.erp.system, e))
+            ],
+        )
+    ctx.report.entity(entity).linked_by_match += len(paired)
+    taken = {g for g, _c, _e in paired}
+    return (
+        [r for r in crm_rows if r.global_id not in taken],
+        [r for r in erp_rows if r.global_id not in taken],
+    )
 
 
 def _models(entity: str, rows: list[InboxRow]) -> list[CanonicalModel]:

@@ -111,7 +111,7 @@ def _translate(
         if link is not None:
             global_id, new = link[0], False
         elif stamp is not None and stamp.copy_of is None:
-            global_id, new = stamp.global_id, False
+            global_id, new = stamp.global_id, not stamp.known
         else:
             global_id = deterministic_id(ctx.scope, entity, side.system, instance, record.id)
             new = True

@@ -2,20 +2,24 @@
 
 A reference the engine stamped on a record (``crmerp:<global id>@<tag>``) ties the
 record to a global id only when this state knows that id: a link, or an open
-intent of this state. Anything else (a reference stamped by another installation,
-or for another instance of the system) is not trusted: the record is treated as
-unlinked and goes to matching. A reference whose global id is already linked to
-another record of the same system is a *copy*: the copy is held for review, and
-nothing is overwritten until a person settles it with ``resolve``.
+intent of this state. Anything else is not trusted: the record is unlinked and
+goes to matching. A stamp for another instance of the system is ignored; an
+unknown one in the form that names this instance is kept as a *hint*: the record
+is staged, still new, under that id, so the record of the other system whose own
+id it is (the one it was made from: a state re-initialised over the same systems)
+is paired with it before the matcher runs. A reference whose global id is already
+linked to another record of the same system is a *copy*: the copy is held for
+review, and nothing is written for it until a person settles it with ``resolve``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
 from crmerp.adapters import NativeRecord, global_id_of, stamped_for
+from crmerp.adapters._records import names_instance
 from crmerp.state import ConflictRecord, InboxRow, Tx
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._linking import REVIEW_NOTE
@@ -36,11 +40,18 @@ COPY_FIELD = "(copy)"
 
 @attrs.frozen
 class Stamp:
-    """A trusted stamp: the global id it names; ``copy_of`` is set when that id is
-    already linked to another record of the same system (``partner``: the record
-    of the other system linked to it, if any)."""
+    """A stamp read on an unlinked record: the global id it names.
+
+    ``known``: this state knows the id (a link or an open intent), so the record is
+    that id's. Otherwise the stamp is only a hint: the record stays new (it goes to
+    matching) under that id, so the record of the other system whose own id it is
+    (the record it was made from, on these two instances) falls in with it.
+    ``copy_of`` is set when the id is already linked to another record of the same
+    system (``partner``: the record of the other system linked to it, if any).
+    """
 
     global_id: str
+    known: bool = True
     copy_of: str | None = None
     partner: str | None = None
 
@@ -56,7 +67,7 @@ class Copy:
 def read_stamps(
     ctx: RunContext, tx: Tx, entity: str, side: Side, records: Sequence[NativeRecord]
 ) -> dict[str, Stamp]:
-    """native id -> the stamp this state trusts, for unlinked ``records``."""
+    """native id -> what the stamp of each unlinked record says, where it says anything."""
     instance = side.instance
     stamped = {
         r.id: gid
@@ -66,8 +77,9 @@ def read_stamps(
     if not stamped:
         return {}
     linked = tx.links_by_global(ctx.scope, entity, list(stamped.values()))
+    unknown = [gid for gid in stamped.values() if gid not in linked]
     pending: set[str] = set()
-    if any(gid not in linked for gid in stamped.values()):
+    if unknown:
         pending = {i.global_id for i in tx.open_intents(ctx.scope) if i.entity == entity}
     other = ctx.other(side)
     rejected: set[tuple[str, str]] | None = None
@@ -79,14 +91,46 @@ def read_stamps(
                 found[native_id] = Stamp(gid)
                 continue
             partner = linked[gid].get(other.system)
-            stamp = Stamp(gid, mine[0], partner[0] if partner else None)
+            stamp = Stamp(gid, copy_of=mine[0], partner=partner[0] if partner else None)
             if rejected is None:
                 rejected = tx.match_decisions(ctx.scope, entity, "rejected")
             if _pair(side, native_id, stamp) not in rejected:
                 found[native_id] = stamp
         elif gid in pending:
             found[native_id] = Stamp(gid)
+    found.update(_hints(ctx, tx, entity, side, records, found))
     return found
+
+
+def _hints(
+    ctx: RunContext,
+    tx: Tx,
+    entity: str,
+    side: Side,
+    records: Sequence[NativeRecord],
+    trusted: Mapping[str, Stamp],
+) -> dict[str, Stamp]:
+    """Unknown stamps that name this instance: hints, one record per global id.
+
+    Only a stamp in the form that names its instance is a hint: global ids name
+    instances too, so its id is the own id of a record of the other instance it was
+    made for, never of another instance's. Two records of this system with one
+    hint (a copy, before either is linked) are left without it.
+    """
+    by_gid: dict[str, list[str]] = {}
+    for r in records:
+        if r.id not in trusted and names_instance(r.reference):
+            gid = global_id_of(r.reference)
+            assert gid is not None
+            by_gid.setdefault(gid, []).append(r.id)
+    if not by_gid:
+        return {}
+    staged = tx.staged_under(ctx.scope, entity, side.system, list(by_gid))
+    return {
+        ids[0]: Stamp(gid, known=False)
+        for gid, ids in by_gid.items()
+        if len(ids) == 1 and staged.get(gid, ids[0]) == ids[0]
+    }
 
 
 def _pair(side: Side, native_id: str, stamp: Stamp) -> tuple[str, str]:
