@@ -3,22 +3,36 @@ copies that kept a stamp, are never trusted to link records."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from crmerp.adapters import reference_for, stamped_for
-from crmerp.state import open_state
+from crmerp.state import StateStore, open_state
 from crmerp.sync import SyncEngine
 from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
 from tests.sync.conftest import World, crm_account, crm_order, erp_party, seed_catalogue
 
+_OPENED: list[StateStore] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_states() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
+def _open(url: str) -> StateStore:
+    state = open_state(url, create=True)
+    _OPENED.append(state)
+    return state
+
 
 def _engine(crm: FakeCRM, erp: FakeERP, url: str) -> SyncEngine:
-    return SyncEngine(
-        crm=FakeCRMAdapter(crm), erp=FakeERPAdapter(erp), state=open_state(url, create=True)
-    )
+    return SyncEngine(crm=FakeCRMAdapter(crm), erp=FakeERPAdapter(erp), state=_open(url))
 
 
 def _names(fake: FakeCRM | FakeERP, table: str, field: str) -> list[str]:
@@ -184,7 +198,7 @@ def test_a_new_state_over_the_same_systems_links_what_the_engine_stamped(
     again = SyncEngine(
         crm=FakeCRMAdapter(crm),
         erp=FakeERPAdapter(erp),
-        state=open_state(f"sqlite:///{tmp_path / 'b.db'}", create=True),
+        state=_open(f"sqlite:///{tmp_path / 'b.db'}"),
         **options,  # type: ignore[arg-type]
     )
     assert again.run().writes == 0
@@ -195,7 +209,9 @@ def test_a_new_state_over_the_same_systems_links_what_the_engine_stamped(
     assert again.run().writes == 1
 
 
-def test_two_records_with_one_unknown_stamp_are_not_taken_for_one(tmp_path: Any) -> None:
+def test_two_records_with_one_unknown_stamp_are_not_taken_for_one(
+    tmp_path: Any, state_url: str
+) -> None:
     crm, erp = FakeCRM(), FakeERP()
     erp_party(erp, "Acme GmbH", "sales@acme.example")
     _engine(crm, erp, f"sqlite:///{tmp_path / 'a.db'}").run()
@@ -206,7 +222,7 @@ def test_two_records_with_one_unknown_stamp_are_not_taken_for_one(tmp_path: Any)
     engine = SyncEngine(
         crm=FakeCRMAdapter(crm, page_size=1),
         erp=FakeERPAdapter(erp),
-        state=open_state(f"sqlite:///{tmp_path / 'b.db'}", create=True),
+        state=_open(state_url),
     )
     engine.run()
     assert _names(erp, "party.party", "name") == ["Acme Copy", "Acme GmbH"]
