@@ -32,6 +32,14 @@ class RepeatsTheLastRecordOfEachPage(ToyAdapter):
         return Page(page.records, str(int(page.cursor or 0) - 1), page.more)
 
 
+class NamesANewInstanceEachTime(ToyAdapter):
+    calls = 0
+
+    def instance(self) -> str:
+        self.calls += 1
+        return f"toy-{self.calls}"
+
+
 class IgnoresTheReferenceOnCreate(ToyAdapter):
     def find_by_reference(self, entity: str, references: Sequence[str]) -> dict[str, NativeRecord]:
         found = super().find_by_reference(entity, references)
@@ -115,6 +123,11 @@ class LeaksAnUnmappedField(ToyAdapter):
             "round_trip",
             r"round-trip promise broken: customer 1 \(read by fetch\) field 'full_name' was "
             r"written as 'Conformance Customer 1'",
+        ),
+        (
+            NamesANewInstanceEachTime,
+            "capabilities",
+            r"capabilities promise broken: instance\(\) must name the instance, the same",
         ),
         (
             LeaksAnUnmappedField,
