@@ -206,3 +206,21 @@ def test_secrets_from_the_environment_are_never_printed(
         assert "state-x91" not in result.output
     assert outputs[3].exit_code == ExitCode.FAILURE
     assert "token=***" in outputs[3].stderr
+
+
+def test_a_copy_that_kept_its_reference_is_shown_with_the_reason(
+    folder: Path, synced: Company, invoke: Invoke
+) -> None:
+    crm = FakeCRM(folder / "crm.json")
+    original = next(a for a in crm.find("Account") if a.get("External_Id__c"))
+    values = {k: v for k, v in original.items() if k not in FakeCRM.SYSTEM_FIELDS}
+    crm.store_raw("Account", {**values, "Name": "Copy of " + original["Name"]})
+    crm.save()
+    invoke("sync")
+    (review,) = [c for c in _json(invoke("conflicts", "list", "--json")) if c["field"] == "(copy)"]
+    shown = invoke("conflicts", "show", str(review["id"]))
+    assert f"copy: same reference as {original['Id']}" in shown.stdout
+    assert invoke("conflicts", "resolve", str(review["id"]), "--pick", "new").exit_code == 0
+    invoke("sync")
+    erp = FakeERP(folder / "erp.json")
+    assert erp.find("party.party", name="Copy of " + original["Name"])

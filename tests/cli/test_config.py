@@ -160,3 +160,20 @@ def test_a_missing_config_says_what_to_do(folder: Path, invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert "crmerp.toml" in result.stderr
     assert "--config" in result.stderr
+
+
+def test_an_instance_named_in_the_file_is_the_one_the_adapter_reports(folder: Path) -> None:
+    from crmerp.sync._context import instance_of
+
+    text = CONFIG.replace('adapter = "fake-erp"', 'adapter = "fake-erp"\ninstance = "erp-prod"')
+    config = load_config(_write(folder, text))
+    assert config.erp.instance == "erp-prod"
+    assert instance_of(config.build_adapter("erp")) == "erp-prod"
+    crm = config.build_adapter("crm")
+    assert instance_of(crm) == crm.instance()  # not named: the adapter's own
+    with pytest.raises(ConfigError, match=r"erp\.instance"):
+        load_config(
+            _write(
+                folder, CONFIG.replace('adapter = "fake-erp"', 'adapter = "fake-erp"\ninstance = 7')
+            )
+        )

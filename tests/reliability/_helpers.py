@@ -123,8 +123,12 @@ def make_world(
 
     Given a ``state``, the world shares it (under its own ``scope``) and leaves it open.
     """
-    crm = crm if crm is not None else FakeCRM(clock=crm_clock)
-    erp = erp if erp is not None else FakeERP(clock=erp_clock, reports_deletes=reports_deletes)
+    crm = crm if crm is not None else FakeCRM(clock=crm_clock, instance="crm-1")
+    erp = (
+        erp
+        if erp is not None
+        else FakeERP(clock=erp_clock, reports_deletes=reports_deletes, instance="erp-1")
+    )
     return World(
         crm,
         erp,

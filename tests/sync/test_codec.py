@@ -53,4 +53,17 @@ def test_a_deterministic_id_is_the_uuid5_of_its_parts(
         expected = str(uuid.uuid5(_NAMESPACE, name))
     except UnicodeEncodeError:  # a lone surrogate: neither can encode it
         return
-    assert deterministic_id(scope, entity, system, native_id) == expected
+    # Without an instance: the ids earlier releases computed (and stamped), unchanged.
+    assert deterministic_id(scope, entity, system, "", native_id) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=12), st.text(min_size=1, max_size=12), st.text(max_size=40))
+def test_a_deterministic_id_names_the_instance(system: str, instance: str, native_id: str) -> None:
+    name = f"default\x1fcustomer\x1f{system}\x1f{instance}\x1f{native_id}"
+    try:
+        expected = str(uuid.uuid5(_NAMESPACE, name))
+    except UnicodeEncodeError:
+        return
+    assert deterministic_id("default", "customer", system, instance, native_id) == expected
+    assert expected != deterministic_id("default", "customer", system, "", native_id)

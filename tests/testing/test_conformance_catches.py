@@ -34,6 +34,14 @@ class RepeatsTheLastRecordOfEachPage(ToyAdapter):
         return Page(page.records, str(int(page.cursor or 0) - 1), page.more)
 
 
+class NamesANewInstanceEachTime(ToyAdapter):
+    calls = 0
+
+    def instance(self) -> str:
+        self.calls += 1
+        return f"toy-{self.calls}"
+
+
 class IgnoresTheReferenceOnCreate(ToyAdapter):
     def find_by_reference(self, entity: str, references: Sequence[str]) -> dict[str, NativeRecord]:
         found = super().find_by_reference(entity, references)
@@ -131,6 +139,11 @@ class ClaimsConditionalWritesButIgnoresTheVersion(ToyAdapter):
             "conditional_writes",
             r"conditional-write promise broken: update of customer 1 expecting its old "
             r"version '1' \(it is at '2'\) answered done, not stale",
+        ),
+        (
+            NamesANewInstanceEachTime,
+            "capabilities",
+            r"capabilities promise broken: instance\(\) must name the instance, the same",
         ),
         (
             LeaksAnUnmappedField,

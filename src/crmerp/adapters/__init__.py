@@ -33,6 +33,7 @@ from crmerp.adapters._records import (
     WriteStatus,
     global_id_of,
     reference_for,
+    stamped_for,
 )
 from crmerp.adapters._registry import adapter_class, available_adapters, register_adapter
 
@@ -63,6 +64,7 @@ __all__ = [
     "parse_datetime",
     "reference_for",
     "register_adapter",
+    "stamped_for",
     "timestamp",
     "value_map",
 ]

@@ -43,6 +43,10 @@ class Adapter(ABC):
     mappings: ClassVar[Mapping[str, EntityMapping]] = {}
     """Entity name -> the declarative map between native payload and model."""
 
+    instance_name: str | None = None
+    """A name for the instance given in the configuration (``instance = "..."`` in
+    ``crmerp.toml``); when set, the engine takes it instead of :meth:`instance`."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in ("read_changes", "to_canonical", "to_native", "write_checked", "mapping"):
@@ -96,6 +100,21 @@ class Adapter(ABC):
         ``read_page`` takes that keyword.
         """
         return None
+
+    def instance(self) -> str:
+        """Which instance of the system this adapter speaks to: a server URL and
+        database, a file, or a name given in the configuration.
+
+        Global ids of records first seen here and the references stamped on records
+        created here include it, so the same native id on another instance (another
+        ERP database behind the same CRM) is another record, and a record copied
+        from another instance with its reference is never linked by that stamp.
+        Keep it stable: a changed instance makes new records' ids change. The
+        default, the ``system`` name, says every system of this type is one
+        instance; an adapter that can tell instances apart should say which.
+        :attr:`instance_name`, when set, is used instead.
+        """
+        return self.system
 
     def close(self) -> None:  # noqa: B027 - optional hook with a do-nothing default
         """Release connections. Called once when the engine is done with the adapter."""

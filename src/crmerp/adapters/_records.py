@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -20,24 +21,57 @@ __all__ = [
     "WriteStatus",
     "global_id_of",
     "reference_for",
+    "stamped_for",
 ]
 
 ENTITIES: tuple[str, ...] = ("customer", "product", "price_list", "quote", "order", "invoice")
 """Entity names in dependency order: parents before the records that point at them."""
 
 REFERENCE_PREFIX = "crmerp:"
+_INSTANCE_MARK = "@"
 
 
-def reference_for(global_id: str) -> str:
-    """The stable reference the engine stamps on a record it creates."""
-    return f"{REFERENCE_PREFIX}{global_id}"
+def instance_tag(instance: str) -> str:
+    """The short tag of a system instance written into the references stamped on it."""
+    return hashlib.blake2b(instance.encode(), digest_size=6).hexdigest()
+
+
+def reference_for(global_id: str, instance: str | None = None) -> str:
+    """The stable reference the engine stamps on a record it creates.
+
+    With ``instance`` (what :meth:`Adapter.instance` of the written system says) the
+    reference names that instance: ``crmerp:<global id>@<tag>``, so a record copied
+    to another instance with its reference is never linked by that stamp there.
+    Without it, the form written before instances were known: ``crmerp:<global id>``.
+    """
+    if instance is None:
+        return f"{REFERENCE_PREFIX}{global_id}"
+    return f"{REFERENCE_PREFIX}{global_id}{_INSTANCE_MARK}{instance_tag(instance)}"
 
 
 def global_id_of(reference: str | None) -> str | None:
     """The global id inside a reference made by :func:`reference_for`, else ``None``."""
     if reference and reference.startswith(REFERENCE_PREFIX):
-        return reference[len(REFERENCE_PREFIX) :]
+        return reference[len(REFERENCE_PREFIX) :].split(_INSTANCE_MARK, 1)[0] or None
     return None
+
+
+def stamped_for(reference: str | None, instance: str) -> bool:
+    """True when ``reference`` may have been stamped on ``instance``.
+
+    A reference naming another instance is not; one in the older form names no
+    instance and may be (the engine then trusts it only if its state knows the id).
+    """
+    if global_id_of(reference) is None:
+        return False
+    assert reference is not None
+    _gid, mark, tag = reference.partition(_INSTANCE_MARK)
+    return not mark or tag == instance_tag(instance)
+
+
+def names_instance(reference: str | None) -> bool:
+    """True when ``reference`` names the instance it was stamped for (not the old form)."""
+    return global_id_of(reference) is not None and _INSTANCE_MARK in (reference or "")
 
 
 @attrs.frozen

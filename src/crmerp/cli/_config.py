@@ -7,6 +7,7 @@
 
     [crm]
     adapter = "fake-crm"                   # an entry-point name in "crmerp.adapters"
+    instance = "crm-prod"                  # optional: names the instance (default: the adapter's)
     [crm.settings]                         # passed to the adapter as keyword arguments
     path = "crm.json"
 
@@ -74,8 +75,8 @@ _SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|credential", r
 _URL_PASSWORD = re.compile(r"^[a-z+]+://[^:/@]*:([^@]+)@")
 _SECTIONS = {
     "state": {"url"},
-    "crm": {"adapter", "settings"},
-    "erp": {"adapter", "settings"},
+    "crm": {"adapter", "settings", "instance"},
+    "erp": {"adapter", "settings", "instance"},
     "sync": {"scope", "batch_size", "matcher"},
     "match": {"link", "review"},
     "rules": None,  # entity tables, checked by Rules
@@ -90,6 +91,8 @@ class SystemConfig:
     adapter: str
     settings: Mapping[str, Any]
     secret_keys: frozenset[str] = frozenset()
+    instance: str | None = None
+    """The instance named in the file, used instead of what the adapter reports."""
 
     def shown(self) -> dict[str, Any]:
         """The settings with every value read from the environment masked."""
@@ -149,11 +152,14 @@ class Config:
         settings = dict(side.settings)
         self._check_signature(cls, role, settings)
         try:
-            return cls(**settings)
+            adapter = cls(**settings)
         except (UsageError, TypeError, ValueError, OSError) as exc:
             raise self.error(
                 f"adapter {side.adapter!r} refused its settings: {_plain(exc)}", f"{role}.settings"
             ) from None
+        if side.instance is not None:
+            adapter.instance_name = side.instance
+        return adapter
 
     def _check_signature(self, cls: type[Adapter], role: str, settings: dict[str, Any]) -> None:
         try:
@@ -317,7 +323,10 @@ class _Loader:
                 if isinstance(expanded, str) and expanded:
                     self.secrets.add(expanded)
             settings[key] = expanded
-        return SystemConfig(role, name, settings, frozenset(secret_keys))
+        instance = body.get("instance")
+        if instance is not None and (not isinstance(instance, str) or not instance.strip()):
+            raise self.error(f"{role}.instance must be a non-empty string", f"{role}.instance")
+        return SystemConfig(role, name, settings, frozenset(secret_keys), instance)
 
     def _rules(self, body: Mapping[str, Any]) -> tuple[Rules, Path | None]:
         inline = {k: v for k, v in body.items() if k != "path"}

@@ -293,6 +293,8 @@ def conflict_detail(
         ]
         for name, weight in detail.get("explanation", []):
             rows.append((f"  evidence: {name}", f"{weight:+.2f}"))
+        if "reason" in detail:  # a copy that kept another record's reference
+            rows.append(("why parked", str(detail["reason"])))
         hint = (
             f"{out.command(f'conflicts resolve {conflict.id} --pick link')}"
             f"   (the same {conflict.entity})\n"

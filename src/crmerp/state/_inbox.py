@@ -112,6 +112,22 @@ class Inbox:
         )
         return {r[0]: int(r[1]) for r in rows}
 
+    def staged_under(self, entity: str, system: str, global_ids: Sequence[str]) -> dict[str, str]:
+        """global id -> native id of the rows of ``system`` staged under these ids."""
+        c = inbox.c
+        found: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(global_ids))):
+            rows = self._s.execute(
+                select(c.global_id, c.native_id).where(
+                    c.scope == self._scope,
+                    c.entity == entity,
+                    self._s.among(c.global_id, chunk),
+                    c.system == system,
+                )
+            )
+            found.update({r.global_id: r.native_id for r in rows})
+        return found
+
     def new_rows(self, entity: str, system: str) -> Iterator[InboxRow]:
         """Staged records of ``system`` that no link ties to the other system yet and
         that are not held for a review."""

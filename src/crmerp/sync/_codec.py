@@ -27,14 +27,22 @@ _NAMESPACE_BYTES = _NAMESPACE.bytes
 _SKIP = frozenset({"id", "updated_at"})
 
 
-def deterministic_id(scope: str, entity: str, system: str, native_id: str) -> str:
-    """The global id of a record first seen on ``system``: the same on every run, so a
-    re-read after a crash or a restored backup finds the same id (and reference).
+def deterministic_id(scope: str, entity: str, system: str, instance: str, native_id: str) -> str:
+    """The global id of a record first seen on ``system`` at ``instance``: the same on
+    every run, so a re-read after a crash or a restored backup finds the same id (and
+    reference), while the same native id on another instance of the system (another
+    ERP database) gets another one.
 
-    It is ``uuid.uuid5`` of the four parts, written without building the UUID
-    object (a third of the cost; a test holds the two equal).
+    It is ``uuid.uuid5`` of the parts, written without building the UUID object (a
+    third of the cost; a test holds the two equal). An empty ``instance`` gives the
+    id of the four parts without it, as releases before instances computed it: ids
+    derived from a global id (an order from its quote) keep that form, as do the
+    records an older release linked, which are never recomputed.
     """
-    name = f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}".encode()
+    if instance:
+        name = f"{scope}\x1f{entity}\x1f{system}\x1f{instance}\x1f{native_id}".encode()
+    else:
+        name = f"{scope}\x1f{entity}\x1f{system}\x1f{native_id}".encode()
     digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant

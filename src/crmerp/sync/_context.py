@@ -17,10 +17,15 @@ from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
 
-__all__ = ["ENGINE_SYSTEM", "RunContext", "Side"]
+__all__ = ["ENGINE_SYSTEM", "RunContext", "Side", "instance_of"]
 
 ENGINE_SYSTEM = "crmerp"
 """Pseudo-system of staged rows the engine makes itself (re-checks, derived records)."""
+
+
+def instance_of(adapter: Adapter) -> str:
+    """The instance an adapter speaks to: the name configured, else its own answer."""
+    return adapter.instance_name or adapter.instance()
 
 
 @attrs.define
@@ -35,6 +40,11 @@ class Side:
     def system(self) -> str:
         """The adapter's system name, as used in the state."""
         return self.adapter.system
+
+    @property
+    def instance(self) -> str:
+        """The instance the adapter speaks to (see :meth:`Adapter.instance`)."""
+        return instance_of(self.adapter)
 
     def reads(self, entity: str) -> bool:
         """True when this side can be read for ``entity``."""

@@ -26,7 +26,8 @@ def derive(
     if entity != "quote" or not convert_quotes or outcome.result.get("status") != "accepted":
         return outcome, ()
     result = {**outcome.result, "status": "converted"}
-    order_id = deterministic_id(scope, "order", ENGINE_SYSTEM, gid)
+    # No instance: derived from the quote's global id, as every release did.
+    order_id = deterministic_id(scope, "order", ENGINE_SYSTEM, "", gid)
     order = {k: result[k] for k in _ORDER_FIELDS if k in result}
     order.update(quote_id=gid, status="confirmed")
     row = InboxRow("order", ENGINE_SYSTEM, order_id, order_id, dumps(order), None)

@@ -25,12 +25,13 @@ from crmerp.state import (
 )
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side
+from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
+from crmerp.sync._stamps import is_copy_review, settle_copy
 
 __all__ = ["SyncEngine"]
 
@@ -287,6 +288,9 @@ class SyncEngine:
     def _resolve_match(self, tx: StateTx, conflict: ConflictRecord, pick: str | None) -> None:
         if pick not in {"link", "new"}:
             raise UsageError("a match review takes pick='link' or pick='new'", code="resolve-match")
+        if is_copy_review(conflict):
+            settle_copy(tx, conflict, pick)
+            return
         crm_id, erp_id = str(conflict.crm), str(conflict.erp)
         entity = conflict.entity
         if pick == "link":
@@ -299,12 +303,16 @@ class SyncEngine:
                 (
                     self.crm.system,
                     crm_id,
-                    deterministic_id(self.scope, entity, self.crm.system, crm_id),
+                    deterministic_id(
+                        self.scope, entity, self.crm.system, instance_of(self.crm), crm_id
+                    ),
                 ),
                 (
                     self.erp.system,
                     erp_id,
-                    deterministic_id(self.scope, entity, self.erp.system, erp_id),
+                    deterministic_id(
+                        self.scope, entity, self.erp.system, instance_of(self.erp), erp_id
+                    ),
                 ),
             ]
         tx.inbox.assign(entity, rows)

@@ -13,7 +13,6 @@ import json
 
 from crmerp.models import ENTITY_MODELS, CanonicalModel
 from crmerp.state import InboxRow
-from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import RunContext
 
 __all__ = ["link_new"]
@@ -30,8 +29,39 @@ def link_new(ctx: RunContext, entity: str) -> None:
     with ctx.tx() as tx:
         crm_rows = list(tx.inbox.new_rows(entity, ctx.crm.system))
         erp_rows = list(tx.inbox.new_rows(entity, ctx.erp.system))
+    crm_rows, erp_rows = _pair_by_stamp(ctx, entity, crm_rows, erp_rows)
     if crm_rows and erp_rows:
         _match(ctx, entity, crm_rows, erp_rows)
+
+
+def _pair_by_stamp(
+    ctx: RunContext, entity: str, crm_rows: list[InboxRow], erp_rows: list[InboxRow]
+) -> tuple[list[InboxRow], list[InboxRow]]:
+    """Pair new records staged under one global id (a stamp this state does not know
+    that names the other record's own id) before the matcher can split them."""
+    crm_ids = {r.global_id: r.native_id for r in crm_rows}
+    paired = [
+        (gid, crm_ids[gid], r.native_id)
+        for r in erp_rows
+        if (gid := r.global_id) is not None and gid in crm_ids
+    ]
+    if not paired:
+        return crm_rows, erp_rows
+    with ctx.tx() as tx:
+        tx.inbox.assign(
+            entity,
+            [
+                (s, n, g)
+                for g, c, e in paired
+                for s, n in ((ctx.crm.system, c), (ctx.erp.system, e))
+            ],
+        )
+    ctx.report.entity(entity).linked_by_match += len(paired)
+    taken = {g for g, _c, _e in paired}
+    return (
+        [r for r in crm_rows if r.global_id not in taken],
+        [r for r in erp_rows if r.global_id not in taken],
+    )
 
 
 def _models(entity: str, rows: list[InboxRow]) -> list[CanonicalModel]:
@@ -53,9 +83,13 @@ def _match(
         entity, _models(entity, crm_rows), _models(entity, erp_rows), rejected
     )
     rep = ctx.report.entity(entity)
+    # Each row keeps the global id it was staged with (never recomputed: a record
+    # staged by an older release keeps the id that release gave it).
+    own = {(ctx.crm.system, r.native_id): r.global_id for r in crm_rows}
+    own.update({(ctx.erp.system, r.native_id): r.global_id for r in erp_rows})
     paired: list[tuple[str, str, str]] = []
     for crm_id, erp_id in decisions.links:
-        gid = deterministic_id(ctx.scope, entity, ctx.crm.system, crm_id)
+        gid = own[ctx.crm.system, crm_id] or ""
         paired += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
         rep.linked_by_match += 1
     taken = {(s, n) for s, n, _g in paired}
@@ -66,7 +100,7 @@ def _match(
             if keys & taken:
                 continue
             taken |= keys
-            gid = deterministic_id(ctx.scope, entity, ctx.crm.system, item.crm_id)
+            gid = own[ctx.crm.system, item.crm_id] or ""
             conflict_id = tx.reviews.add_conflict(
                 kind="match",
                 entity=entity,
@@ -78,6 +112,6 @@ def _match(
                 detail={"score": item.score, "explanation": [list(e) for e in item.explanation]},
             )
             for system, native_id in keys:
-                own = deterministic_id(ctx.scope, entity, system, native_id)
-                tx.inbox.assign(entity, [(system, native_id, own)], review=conflict_id)
+                row_gid = own[system, native_id] or ""
+                tx.inbox.assign(entity, [(system, native_id, row_gid)], review=conflict_id)
             rep.sent_to_review += 1

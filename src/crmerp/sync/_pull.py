@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import json
-from collections.abc import Sequence
-from typing import Any
 
-from crmerp._errors import AdapterError, DataError
-from crmerp.adapters import NativeRecord, Page, global_id_of
+from crmerp._errors import AdapterError
+from crmerp.adapters import Page
 from crmerp.state import InboxRow
-from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
+from crmerp.sync._stamps import hold_copies
+from crmerp.sync._translate import translate
 
 __all__ = ["pull"]
 
@@ -37,12 +35,13 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        staged, bad = _translate(ctx, entity, side, page.records, seen)
+        page_rows = translate(ctx, entity, side, page.records, seen)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx() as tx:
+            staged = [*page_rows.staged, *hold_copies(ctx, tx, entity, side, page_rows.copies)]
             tx.inbox.stage(staged, keep_reviews=True)
-            tx.reviews.quarantine(bad)
+            tx.reviews.quarantine(page_rows.bad)
             tx.reviews.release(entity, side.system, [r.native_id for r in staged])
             tx.cursors.set(side.system, entity, keep)
             if ctx.worker_id and not ctx.dry:
@@ -79,85 +78,6 @@ def _read(
 
     page: Page = ctx.call(f"read {side.system} {entity}", call)
     return page
-
-
-def _translate(
-    ctx: RunContext,
-    entity: str,
-    side: Side,
-    records: Sequence[NativeRecord],
-    seen: set[str] | None,
-) -> tuple[list[InboxRow], list[dict[str, Any]]]:
-    rep = ctx.report.entity(entity)
-    side_rep = rep.side(side.name)
-    mapping = side.adapter.mapping(entity)
-    carried = mapping.carried
-    with ctx.tx() as tx:
-        known = tx.links.by_native(entity, side.system, [r.id for r in records])
-    staged: list[InboxRow] = []
-    bad: list[dict[str, Any]] = []
-    for record in records:
-        side_rep.pulled += 1
-        if seen is not None:
-            seen.add(record.id)
-        link = known.get(record.id)
-        global_id = link[0] if link else global_id_of(record.reference)
-        new = global_id is None
-        if global_id is None:
-            global_id = deterministic_id(ctx.scope, entity, side.system, record.id)
-        if record.deleted:
-            # Staged even without a link: it cancels a live version of the record
-            # staged earlier (on an earlier page, or by a run whose write failed).
-            staged.append(
-                InboxRow(
-                    entity, side.system, record.id, global_id, None, record.stamp, deleted=True
-                )
-            )
-            continue
-        try:
-            model = side.adapter.to_canonical(entity, record)
-        except DataError as exc:
-            side_rep.quarantined += 1
-            bad.append(_quarantine_row(entity, side, record, exc))
-            continue
-        unknown = mapping.unknown_keys(record.payload)
-        if unknown:
-            known_list = rep.unknown_native_fields.setdefault(side.name, [])
-            known_list.extend(sorted(unknown - set(known_list)))
-        text = dumps(project(model, carried))
-        if link is not None and link[1] == fingerprint(text):
-            if side.caps.change_feed:
-                side_rep.echoes += 1
-            else:
-                side_rep.unchanged += 1
-            continue
-        side_rep.staged += 1
-        staged.append(
-            InboxRow(
-                entity,
-                side.system,
-                record.id,
-                global_id,
-                text,
-                record.stamp,
-                new=new,
-                version=record.version,
-            )
-        )
-    return staged, bad
-
-
-def _quarantine_row(
-    entity: str, side: Side, record: NativeRecord, exc: DataError
-) -> dict[str, Any]:
-    return {
-        "entity": entity,
-        "system": side.system,
-        "native_id": record.id,
-        "field": exc.field,
-        "reason": str(exc),
-        "payload": json.dumps(dict(record.payload), default=str, sort_keys=True)[:100_000],
-    }
 
 
 def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:

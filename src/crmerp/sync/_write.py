@@ -73,7 +73,7 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
             "system": op.side.system,
             "global_id": plan.gid,
             "kind": op.kind.value,
-            "reference": reference_for(plan.gid),
+            "reference": reference_for(plan.gid, op.side.instance),
             "native_id": op.native_id,
             "payload_hash": op.seen_hash or "",
         }
@@ -226,7 +226,7 @@ def _send(
     write_ops = [
         WriteOp(
             op.kind,
-            reference_for(plan.gid),
+            reference_for(plan.gid, side.instance),
             op.payload,
             op.native_id,
             op.version if op.kind is not WriteKind.CREATE else None,

@@ -142,6 +142,11 @@ class FakeAdapter(Adapter, Generic[S]):
         self._table(entity)
         return str(self.fake.sequence())
 
+    def instance(self) -> str:
+        """The fake system's instance: the name it was given, or its random id (kept
+        in its file)."""
+        return self.fake.instance
+
     def close(self) -> None:
         """Save the system when it is backed by a file."""
         self._persist()

@@ -90,13 +90,14 @@ class Bench:
             if parent in self.entities() and parent not in self.refs:
                 self.create(parent, 2)
 
+    def reference(self) -> str:
+        """A fresh reference in the form the engine stamps on this adapter's instance."""
+        return reference_for(new_global_id(), self.adapter.instance())
+
     def create(self, entity: str, count: int) -> list[Written]:
         """Write ``count`` new samples; every one must be answered done."""
         samples = [self.sample(entity) for _ in range(count)]
-        ops = [
-            WriteOp(WriteKind.CREATE, reference_for(new_global_id()), payload)
-            for _, payload in samples
-        ]
+        ops = [WriteOp(WriteKind.CREATE, self.reference(), payload) for _, payload in samples]
         results = self.write(entity, ops)
         written = []
         for (record, payload), op, result in zip(samples, ops, results, strict=True):

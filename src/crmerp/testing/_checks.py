@@ -19,9 +19,7 @@ from crmerp.adapters import (
     WriteKind,
     WriteOp,
     WriteStatus,
-    reference_for,
 )
-from crmerp.models import new_global_id
 from crmerp.testing._bench import (
     MISSING_IDS,
     BadPayloads,
@@ -53,6 +51,12 @@ def check_capabilities(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) 
             f"{entity} is declared but has no mapping",
         )
     require(bench.adapter.system, "capabilities", "the adapter has no system name")
+    instance = bench.adapter.instance()
+    require(
+        isinstance(instance, str) and instance and instance == bench.adapter.instance(),
+        "capabilities",
+        f"instance() must name the instance, the same on every call (got {instance!r})",
+    )
 
 
 def check_round_trip(bench: Bench, bad: BadPayloads, bad_native: BadPayloads) -> None:
@@ -277,7 +281,7 @@ def check_write_results(bench: Bench, bad: BadPayloads, bad_native: BadPayloads)
     """One answer per op, in order; a failing op does not sink the rest of the batch."""
     for entity in bench.entities():
         (_, first), (_, second) = bench.sample(entity), bench.sample(entity)
-        refs = [reference_for(new_global_id()) for _ in range(2)]
+        refs = [bench.reference() for _ in range(2)]
         ops = [
             WriteOp(WriteKind.CREATE, refs[0], first),
             WriteOp(WriteKind.UPDATE, refs[1], second, MISSING_IDS[0]),
@@ -323,7 +327,7 @@ def check_find_by_reference(bench: Bench, bad: BadPayloads, bad_native: BadPaylo
     """Records are found by the reference stamped on create, and only those."""
     for entity in bench.entities():
         written = bench.create(entity, 2)
-        unknown = reference_for(new_global_id())
+        unknown = bench.reference()
         found = with_retries(
             bench.adapter.find_by_reference, entity, [w.reference for w in written] + [unknown]
         )
@@ -436,7 +440,7 @@ def check_bad_payloads_fail_per_record(
     for entity in bench.entities():
         for payload in bad.get(entity, [{}]):
             _, good = bench.sample(entity)
-            refs = [reference_for(new_global_id()) for _ in range(2)]
+            refs = [bench.reference() for _ in range(2)]
             ops = [
                 WriteOp(WriteKind.CREATE, refs[0], payload),
                 WriteOp(WriteKind.CREATE, refs[1], good),

@@ -130,8 +130,9 @@ class FakeERP(FakeSystem[int]):
         *,
         clock: FakeClock | None = None,
         reports_deletes: bool = False,
+        instance: str | None = None,
     ) -> None:
-        super().__init__(path, clock=clock)
+        super().__init__(path, clock=clock, instance=instance)
         self.keeps_tombstones = reports_deletes
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import uuid
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -141,15 +142,22 @@ class FakeSystem(Generic[IdT]):
     SYSTEM_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, *, clock: FakeClock | None = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        clock: FakeClock | None = None,
+        instance: str | None = None,
     ) -> None:
         self.path = os.fspath(path) if path is not None else None
+        self.instance = instance or uuid.uuid4().hex
+        """Which instance this is: the name given, or a random id kept in the file, so
+        two fakes are never the same instance by accident and a reopened file is."""
         self.clock = clock or FakeClock()
         self.keeps_tombstones = True
         self._sequence = 0
         self._tables = {table: _Table() for table in self.SCHEMAS}
         if self.path is not None and os.path.exists(self.path):
-            self._load(self.path, restore_clock=clock is None)
+            self._load(self.path, restore_clock=clock is None, keep_instance=instance is not None)
 
     # --- what a system spells its own way ----------------------------------------
 
@@ -408,6 +416,7 @@ class FakeSystem(Generic[IdT]):
         return {
             "format": self.name,
             "version": _VERSION,
+            "instance": self.instance,
             "clock": self.clock.peek() - self.clock.skew,
             "sequence": self._sequence,
             "tables": {
@@ -429,7 +438,7 @@ class FakeSystem(Generic[IdT]):
             },
         }
 
-    def _load(self, path: str, *, restore_clock: bool) -> None:
+    def _load(self, path: str, *, restore_clock: bool, keep_instance: bool) -> None:
         data = load_json(path)
         if not isinstance(data, dict) or data.get("format") != self.name:
             raise StateCorrupt(f"{path!r} is not a {self.name} file")
@@ -438,6 +447,10 @@ class FakeSystem(Generic[IdT]):
         try:
             if restore_clock:
                 self.clock.set(data["clock"])
+            # A file saved before instances were kept has none: it gets the new
+            # random one, kept from its next save on.
+            if not keep_instance and isinstance(data.get("instance"), str):
+                self.instance = data["instance"]
             self._sequence = int(data["sequence"])
             for name, saved in data["tables"].items():
                 state = self._table(name)

@@ -220,3 +220,15 @@ def test_a_customer_in_an_unaccepted_currency_fails_before_any_write() -> None:
     (result,) = adapter.write("customer", [WriteOp(WriteKind.CREATE, "crmerp:x", payload)])
     assert result.status is WriteStatus.FAILED
     assert "SEK" in result.reason
+
+
+def test_the_instance_is_the_base_url_and_the_org_when_given() -> None:
+    def no_writes(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(405)
+
+    def adapter(url: str, org: str | None = None) -> BottleCRMAdapter:
+        transport = httpx.MockTransport(_server(no_writes))
+        return BottleCRMAdapter(client=BottleCRMClient(url, "t", org=org, transport=transport))
+
+    assert adapter("http://crm.invalid/").instance() == "http://crm.invalid"
+    assert adapter("http://crm.invalid", "acme").instance() == "http://crm.invalid#org=acme"

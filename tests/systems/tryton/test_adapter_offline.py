@@ -452,3 +452,10 @@ def test_configuration_errors_name_what_is_missing(monkeypatch: pytest.MonkeyPat
         TrytonAdapter("http://tryton", "db", "user", "pw", settle_seconds=-1)
     with pytest.raises(UsageError, match="quote"):
         ADAPTER_ONLY.fetch("quote", ["1"])
+
+
+def test_the_instance_is_the_server_and_database() -> None:
+    one = TrytonAdapter(rpc=TrytonRPC("http://tryton.invalid/", "prod", "u", "p"))
+    other = TrytonAdapter(rpc=TrytonRPC("http://tryton.invalid", "test", "u", "p"))
+    assert one.instance() == "http://tryton.invalid/prod"
+    assert other.instance() != one.instance()

@@ -205,6 +205,16 @@ class BottleCRMAdapter(Adapter):
                 results.append(WriteResult.failed(f"{op.kind} {entity}: {exc}"))
         return results
 
+    def instance(self) -> str:
+        """The server's base URL, and the org when one was given (``{url}#org={org}``).
+
+        A token carries its org; without ``org=`` two orgs of one server look alike
+        here: name the instance in the configuration then.
+        """
+        base = str(getattr(self.client, "base_url", ""))
+        org = getattr(self.client, "org", None)
+        return f"{base}#org={org}" if org else base
+
     def close(self) -> None:
         """Close the HTTP client."""
         self.client.close()

@@ -311,6 +311,10 @@ class TrytonAdapter(Adapter):
         writer.delete(int(op.native_id))
         return op.native_id
 
+    def instance(self) -> str:
+        """The server and database: ``{url}/{database}`` (the JSON-RPC root)."""
+        return f"{getattr(self.rpc, 'url', '')}/{getattr(self.rpc, 'database', '')}"
+
     def close(self) -> None:
         """Log out and close the HTTP connection."""
         self.rpc.close()
