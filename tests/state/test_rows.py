@@ -46,6 +46,7 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
                         "payload_hash": "p1",
                     }
                 ],
+                unit="s|customer|0/1",
             )
             tx.stage("s", [InboxRow("customer", "crm", "A-1", "g-1", "{}", datetime.now(UTC))])
         with state.begin() as tx:
@@ -58,6 +59,8 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
             assert row["at"] is not None
             (intent,) = tx.open_intents("s")
             assert (intent.id, intent.reference, intent.payload_hash) == (ids[0], "ref-1", "p1")
+            assert intent.unit == "s|customer|0/1"
+            assert tx.open_intents("s", ["s|order|0/1"]) == []
             assert tx.inbox_counts("s") == {"customer": 1}
             tx.unstage("s", "customer", [("crm", "A-1")])
             assert tx.inbox_counts("s") == {}

@@ -5,7 +5,7 @@
 >>> state.close()
 """
 
-from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, QuarantineRecord
+from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, LeaseRow, QuarantineRecord
 from crmerp.state._schema import SCHEMA_VERSION
 from crmerp.state._store import StateStore, Tx, open_state
 
@@ -14,6 +14,7 @@ __all__ = [
     "ConflictRecord",
     "InboxRow",
     "IntentRow",
+    "LeaseRow",
     "QuarantineRecord",
     "StateStore",
     "Tx",

@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -92,6 +92,9 @@ intents = Table(
     Column("payload_hash", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The unit of work that recorded the intent (``Unit.key``); only a worker that
+    # holds that unit's lease settles it.
+    Column("unit", String(256), nullable=False, server_default=""),
     Index("ix_intents_open", "scope", "status"),
 )
 
@@ -161,7 +164,14 @@ leases = Table(
     "crmerp_leases",
     metadata,
     Column("scope", String(128), primary_key=True),
+    Column("unit", String(256), primary_key=True),
+    # The worker's name (worker_id) and the engine instance holding the lease:
+    # two engines with one worker_id are two instances.
     Column("holder", String(128), nullable=False),
+    Column("instance", String(256), nullable=False),
+    # The fencing token: grows at every take-over by another instance, never goes
+    # back (a released lease keeps its row and token).
+    Column("token", Integer, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 

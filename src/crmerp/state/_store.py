@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -29,10 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from crmerp._errors import LeaseHeld, StateCorrupt
+from crmerp._errors import LeaseHeld, LeaseLost, StateCorrupt
 from crmerp.state._driver import driver_form, driver_params, driver_tuples
 from crmerp.state._open import connect, sidecar_path
-from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, QuarantineRecord
+from crmerp.state._rows import ConflictRecord, InboxRow, IntentRow, LeaseRow, QuarantineRecord
 from crmerp.state._schema import (
     audit,
     bases,
@@ -52,6 +52,8 @@ from crmerp.state._statistics import GrowthTracker
 __all__ = ["StateStore", "Tx", "open_state"]
 
 _CHUNK = 500
+_RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The expiry a released lease is given: long past, so anyone may take it."""
 
 
 def _now() -> datetime:
@@ -615,24 +617,30 @@ class Tx:
 
     # --- intents -------------------------------------------------------------------
 
-    def record_intents(self, scope: str, run_id: str, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Record writes about to be sent; returns their ids in order."""
+    def record_intents(
+        self, scope: str, run_id: str, rows: Sequence[dict[str, Any]], *, unit: str
+    ) -> list[int]:
+        """Record writes about to be sent by the unit of work ``unit`` (its key);
+        returns their ids in order."""
         if not rows:
             return []
         self.bumps_generation = True
         now = _now()
+        fixed = {
+            "scope": scope,
+            "run_id": run_id,
+            "status": "pending",
+            "created_at": now,
+            "unit": unit,
+        }
         if self.store.dialect == "sqlite":
             # Through the driver, then the ids: the insert holds the write lock to
             # the commit, so the rows took the consecutive ids ending at the highest.
-            fixed = {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now}
             pick = itemgetter(*_INTENT_COLUMNS)
             self._many_tuples(_intent_statement(), fixed, _INTENT_COLUMNS, [pick(r) for r in rows])
             last = int(self.conn.execute(select(func.max(intents.c.id))).scalar_one())
             return list(range(last - len(rows) + 1, last + 1))
-        payload = [
-            {"scope": scope, "run_id": run_id, "status": "pending", "created_at": now, **row}
-            for row in rows
-        ]
+        payload = [{**fixed, **row} for row in rows]
         stmt = intents.insert().returning(intents.c.id, sort_by_parameter_order=True)
         ids: list[int] = []
         for chunk in _chunks(payload, 2000):
@@ -645,13 +653,13 @@ class Tx:
             among = self._among(intents.c.id, chunk)
             self.conn.execute(update(intents).where(among).values(status=status))
 
-    def open_intents(self, scope: str) -> list[IntentRow]:
-        """Writes that were recorded but whose outcome was never committed."""
-        rows = self.conn.execute(
-            select(intents)
-            .where(intents.c.scope == scope, intents.c.status == "pending")
-            .order_by(intents.c.id)
-        )
+    def open_intents(self, scope: str, units: Sequence[str] | None = None) -> list[IntentRow]:
+        """Writes that were recorded but whose outcome was never committed; only
+        those of the units ``units`` (keys) when given."""
+        query = select(intents).where(intents.c.scope == scope, intents.c.status == "pending")
+        if units is not None:
+            query = query.where(intents.c.unit.in_(list(units)))
+        rows = self.conn.execute(query.order_by(intents.c.id))
         return [
             IntentRow(
                 r.id,
@@ -663,15 +671,18 @@ class Tx:
                 r.native_id,
                 r.payload_hash,
                 r.run_id,
+                r.unit,
             )
             for r in rows
         ]
 
-    def purge_intents(self, scope: str) -> None:
-        """Drop settled intents (they are history once committed)."""
-        self.conn.execute(
-            delete(intents).where(intents.c.scope == scope, intents.c.status != "pending")
-        )
+    def purge_intents(self, scope: str, units: Sequence[str] | None = None) -> None:
+        """Drop settled intents (they are history once committed); only those of
+        the units ``units`` (keys) when given."""
+        query = delete(intents).where(intents.c.scope == scope, intents.c.status != "pending")
+        if units is not None:
+            query = query.where(intents.c.unit.in_(list(units)))
+        self.conn.execute(query)
 
     # --- conflicts -----------------------------------------------------------------
 
@@ -853,37 +864,164 @@ class Tx:
 
     # --- leases --------------------------------------------------------------------
 
-    def acquire_lease(self, scope: str, holder: str, ttl: timedelta) -> None:
-        """Take or renew the scope's lease, or raise :class:`~crmerp.LeaseHeld`.
+    def acquire_lease(
+        self,
+        scope: str,
+        holder: str,
+        ttl: timedelta,
+        *,
+        unit: str = "",
+        instance: str | None = None,
+        take_from: Collection[str] = (),
+    ) -> int:
+        """Take or renew the lease on one unit of work; returns its fencing token.
 
-        One conditional upsert: it takes the row only when it is free, expired or
-        already ours, so two workers racing for it cannot both win.
+        ``holder`` names the worker, ``instance`` the engine instance (default:
+        ``holder``); ``unit`` is the unit's key (``""``: the scope as a whole). The
+        lease is taken when it is free, expired, already this instance's, or held
+        by an instance in ``take_from`` (instances known to be dead); otherwise
+        :class:`~crmerp.LeaseHeld`. One conditional upsert, so two instances racing
+        for it cannot both win. A take-over by another instance adds one to the
+        token; a renewal by the same instance keeps it.
         """
         now = _now()
+        instance = instance or holder
         dialect = postgresql if self.store.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(leases).values(scope=scope, holder=holder, expires_at=now + ttl)
+        stmt = dialect.insert(leases).values(
+            scope=scope,
+            unit=unit,
+            holder=holder,
+            instance=instance,
+            token=1,
+            expires_at=now + ttl,
+        )
+        ours = leases.c.instance == stmt.excluded.instance
+        free = ours | (leases.c.expires_at < now)
+        if take_from:
+            free = free | leases.c.instance.in_(list(take_from))
         stmt = stmt.on_conflict_do_update(
-            index_elements=["scope"],
-            set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
-            where=(leases.c.holder == holder) | (leases.c.expires_at < now),
+            index_elements=["scope", "unit"],
+            set_={
+                "holder": stmt.excluded.holder,
+                "instance": stmt.excluded.instance,
+                "expires_at": stmt.excluded.expires_at,
+                "token": case((ours, leases.c.token), else_=leases.c.token + 1),
+            },
+            where=free,
         )
         self.conn.execute(stmt)
-        row = self.conn.execute(select(leases).where(leases.c.scope == scope)).first()
-        if row is not None and row.holder != holder:
-            raise LeaseHeld(scope, row.holder, str(_aware(row.expires_at)))
+        row = self.conn.execute(
+            select(leases).where(leases.c.scope == scope, leases.c.unit == unit)
+        ).one()
+        if row.instance != instance:
+            raise LeaseHeld(
+                scope,
+                row.holder,
+                str(_aware(row.expires_at)),
+                unit=unit or None,
+                instance=row.instance,
+            )
+        return int(row.token)
 
-    def release_lease(self, scope: str, holder: str) -> None:
-        """Give the lease up (only if still ours)."""
+    def check_leases(
+        self,
+        scope: str,
+        instance: str,
+        held: Mapping[str, int],
+        ttl: timedelta,
+        *,
+        checked: Iterable[str],
+    ) -> None:
+        """The fence of a commit: inside this transaction, raise
+        :class:`~crmerp.LeaseLost` unless every unit in ``checked`` is still held
+        by ``instance`` with the token in ``held`` (unit key -> token taken), and
+        renew the expiry of every unit in ``held`` this instance still holds.
+
+        Called first in the transaction: on PostgreSQL the renewal locks the
+        lease rows to the commit, so a take-over waits for it and then finds
+        the lease renewed; on SQLite the transaction holds the write lock.
+        """
+        if not held:
+            return
+        units = sorted(held)
         self.conn.execute(
-            delete(leases).where(and_(leases.c.scope == scope, leases.c.holder == holder))
+            update(leases)
+            .where(
+                leases.c.scope == scope,
+                leases.c.instance == instance,
+                leases.c.unit.in_(units),
+            )
+            .values(expires_at=_now() + ttl)
         )
+        wanted = sorted(set(checked))
+        if not wanted:
+            return
+        rows = {
+            r.unit: r
+            for r in self.conn.execute(
+                select(leases.c.unit, leases.c.holder, leases.c.instance, leases.c.token).where(
+                    leases.c.scope == scope, leases.c.unit.in_(wanted)
+                )
+            )
+        }
+        for unit in wanted:
+            row = rows.get(unit)
+            if row is None or row.instance != instance or int(row.token) != held[unit]:
+                raise LeaseLost(
+                    scope,
+                    unit,
+                    held[unit],
+                    holder=row.holder if row is not None else None,
+                    current_token=int(row.token) if row is not None else None,
+                )
 
-    def lease_holder(self, scope: str) -> str | None:
-        """Who holds the lease now, if anyone (expired leases count as free)."""
-        row = self.conn.execute(select(leases).where(leases.c.scope == scope)).first()
-        if row is None or (_aware(row.expires_at) or _now()) <= _now():
-            return None
-        return str(row.holder)
+    def release_lease(
+        self,
+        scope: str,
+        holder: str,
+        *,
+        units: Sequence[str] | None = None,
+        instance: str | None = None,
+    ) -> None:
+        """Give leases up (only those still this instance's; default: ``holder``).
+
+        ``units`` limits it to those unit keys (default: every unit the instance
+        holds in ``scope``). The row stays, expired, so the token never goes back.
+        """
+        query = update(leases).where(
+            leases.c.scope == scope, leases.c.instance == (instance or holder)
+        )
+        if units is not None:
+            query = query.where(leases.c.unit.in_(list(units)))
+        self.conn.execute(query.values(expires_at=_RELEASED))
+
+    def leases(self, scope: str) -> list[LeaseRow]:
+        """Every lease row of ``scope``, live or expired, by unit."""
+        rows = self.conn.execute(
+            select(leases).where(leases.c.scope == scope).order_by(leases.c.unit)
+        )
+        return [
+            LeaseRow(
+                r.scope,
+                r.unit,
+                r.holder,
+                r.instance,
+                int(r.token),
+                _aware(r.expires_at) or _RELEASED,
+            )
+            for r in rows
+        ]
+
+    def lease_holder(self, scope: str, unit: str | None = None) -> str | None:
+        """Who holds a live lease in ``scope`` (on ``unit``, if given), if anyone.
+
+        Expired leases count as free.
+        """
+        now = _now()
+        for row in self.leases(scope):
+            if (unit is None or row.unit == unit) and row.expires_at > now:
+                return row.holder
+        return None
 
     # --- runs ----------------------------------------------------------------------
 

@@ -583,8 +583,9 @@ class _Batch:
             }
             for group, op in ops
         ]
-        with ctx.tx() as tx:
-            self.intent_ids = tx.record_intents(ctx.scope, ctx.run_id, intent_rows)
+        unit = ctx.unit(self.entity)
+        with ctx.tx(unit) as tx:
+            self.intent_ids = tx.record_intents(ctx.scope, ctx.run_id, intent_rows, unit=unit.key)
         ctx.boundary("intent.recorded")
         self.results: dict[int, WriteResult] = {}
         for side in ctx.sides():
@@ -690,14 +691,12 @@ class _Batch:
                 ok = self._record(group, op, results.get(index), acc) and ok
                 index += 1
             self._settle(group, ok, acc)
-        with ctx.tx() as tx:
+        with ctx.tx(ctx.unit(self.entity)) as tx:
             acc.flush(tx, ctx.scope, self.entity, ctx.run_id)
             if self._restage:
                 tx.stage(ctx.scope, self._restage)
             if getattr(self, "intent_ids", None):
                 tx.close_intents(self.intent_ids)
-            if ctx.worker_id and not ctx.dry:
-                tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
         ctx.boundary("state.commit")
         ctx.progress(self.entity, "apply", len(groups))
 

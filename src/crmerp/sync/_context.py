@@ -16,6 +16,7 @@ from crmerp.state import StateStore, Tx
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
+from crmerp.sync._unit import Unit
 
 __all__ = ["RunContext", "Side"]
 
@@ -67,6 +68,14 @@ class RunContext:
     boundary: Callable[[str], None]
     progress: Callable[[str, str, int], None]
     dry_conn: Connection | None = None
+    instance: str = ""
+    """The engine instance holding the run's leases (worker id plus a nonce)."""
+    tokens: dict[str, int] = attrs.Factory(dict)
+    """Unit key -> fencing token taken, for every unit this run holds."""
+
+    def unit(self, entity: str) -> Unit:
+        """The unit of work of ``entity`` in this run (today: its whole partition)."""
+        return Unit(self.scope, entity)
 
     @property
     def dry(self) -> bool:
@@ -93,12 +102,26 @@ class RunContext:
         return self.erp if side is self.crm else self.crm
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
-        """A state transaction; in a plan, part of the one transaction rolled back."""
+    def tx(self, *fenced: Unit) -> Iterator[Tx]:
+        """A state transaction; in a plan, part of the one transaction rolled back.
+
+        A commit on behalf of units of work names them: the transaction first
+        checks that this run still holds their leases with the tokens it took
+        (and renews the run's leases), else raises :class:`~crmerp.LeaseLost`
+        and writes nothing.
+        """
         if self.dry_conn is not None:
             yield Tx(self.state, self.dry_conn)
             return
         with self.state.begin() as tx:
+            if fenced and self.tokens:
+                tx.check_leases(
+                    self.scope,
+                    self.instance,
+                    self.tokens,
+                    self.lease_ttl,
+                    checked=[u.key for u in fenced],
+                )
             yield tx
 
     def call(self, what: str, fn: Callable[[], Any]) -> Any:

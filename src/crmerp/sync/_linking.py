@@ -69,7 +69,7 @@ def _match(
         paired += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
         rep.linked_by_match += 1
     taken = {(s, n) for s, n, _g in paired}
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         tx.assign(ctx.scope, entity, paired)
         for item in decisions.reviews:
             keys = {(ctx.crm.system, item.crm_id), (ctx.erp.system, item.erp_id)}

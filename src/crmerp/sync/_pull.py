@@ -41,13 +41,11 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         staged, bad = _translate(ctx, entity, side, page.records, seen)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
-        with ctx.tx() as tx:
+        with ctx.tx(ctx.unit(entity)) as tx:
             tx.stage(ctx.scope, staged, hold_prefix=REVIEW_NOTE)
             tx.quarantine(ctx.scope, bad)
             tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
             tx.set_cursor(ctx.scope, side.system, entity, keep)
-            if ctx.worker_id and not ctx.dry:
-                tx.acquire_lease(ctx.scope, ctx.worker_id, ctx.lease_ttl)
         ctx.boundary("state.commit")
         rep.cursor_after = keep
         ctx.progress(entity, f"read {side.name}", len(page.records))
@@ -154,7 +152,7 @@ def _quarantine_row(
 
 def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:
     """After a complete read, linked records the read did not return were deleted."""
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         gone = [
             nid for nid in tx.iter_native_ids(ctx.scope, entity, side.system) if nid not in seen
         ]
