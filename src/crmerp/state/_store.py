@@ -966,11 +966,12 @@ class Tx:
         }
         for unit in wanted:
             row = rows.get(unit)
-            if row is None or row.instance != instance or int(row.token) != held[unit]:
+            token = held.get(unit, 0)  # 0: a unit the run never took is not its own
+            if row is None or row.instance != instance or int(row.token) != token:
                 raise LeaseLost(
                     scope,
                     unit,
-                    held[unit],
+                    token,
                     holder=row.holder if row is not None else None,
                     current_token=int(row.token) if row is not None else None,
                 )
