@@ -138,8 +138,8 @@ def test_a_second_engine_with_the_same_worker_id_stops_while_the_first_holds_the
     state.close()
 
 
-EARLY = ("page.read", "translate", "merge")
-IN_FLIGHT = ("intent.recorded", "write.sent", "write.answered")
+EARLY = ("page.read", "translate", "merge", "intent.recorded", "write.sent")
+IN_FLIGHT = ("write.answered",)
 
 
 @pytest.mark.parametrize("point", EARLY + IN_FLIGHT)

@@ -655,6 +655,11 @@ class _Batch:
         else:
 
             def send() -> list[WriteResult]:
+                # The fence again right before each attempt: a run that stalled
+                # since its intents were recorded (or in a retry's wait) and lost
+                # its lease sends nothing.
+                with ctx.tx(ctx.unit(self.entity)):
+                    pass
                 # Without upsert by reference, look for records an earlier attempt
                 # (whose answer was lost) already made, before every attempt.
                 ops = write_ops
