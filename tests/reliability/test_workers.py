@@ -283,3 +283,45 @@ def test_recovery_settles_only_the_intents_of_units_the_worker_holds(sqlite_url:
     with state.begin() as tx:
         assert tx.open_intents("default") == []
     state.close()
+
+
+def test_a_run_told_to_wait_for_the_lease_takes_it_once_it_is_given_up(sqlite_url: str) -> None:
+    crm, erp = FakeCRM(), FakeERP()
+    _customers(crm, 2)
+    state = open_state(sqlite_url, create=True)
+    elsewhere = "sync-service@another-host:1:0123456789ab"
+    with state.begin() as tx:
+        tx.acquire_lease(
+            "default",
+            "sync-service",
+            timedelta(minutes=10),
+            unit="default|customer|0/1",
+            instance=elsewhere,
+        )
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:  # the other worker finishes meanwhile
+            with state.begin() as tx:
+                tx.release_lease("default", "sync-service", instance=elsewhere)
+
+    def engine(wait: timedelta) -> SyncEngine:
+        return SyncEngine(
+            crm=FakeCRMAdapter(crm),
+            erp=FakeERPAdapter(erp),
+            state=state,
+            worker_id="sync-service",
+            lease_wait=wait,
+            sleep=nap,
+        )
+
+    with pytest.raises(LeaseHeld):
+        engine(timedelta(0)).run()
+    assert naps == []
+    with pytest.raises(LeaseHeld):  # waited its 8 seconds, the lease is still held
+        engine(timedelta(seconds=8)).run()
+    assert naps == [5.0, 3.0]
+    assert engine(timedelta(minutes=1)).run().writes == 2
+    assert naps == [5.0, 3.0, 5.0]
+    state.close()

@@ -58,7 +58,10 @@ class SyncEngine:
     expiry. Each lease carries a fencing token that grows at every take-over,
     checked inside every commit of the run: a run whose lease another worker took
     over (it stalled past ``lease_ttl``) stops with :class:`~crmerp.LeaseLost`
-    before it writes again, to either system or the state.
+    before it writes again, to either system or the state. With ``lease_wait`` a
+    run whose units are leased waits up to that long for them (polling through
+    ``sleep``) before it stops with :class:`~crmerp.LeaseHeld`; by default it
+    stops at once.
 
     ``matcher`` pairs new records across the systems before anything is created
     (default: :func:`~crmerp.match.default_matcher`: customers probabilistically,
@@ -86,6 +89,7 @@ class SyncEngine:
         batch_size: int = 500,
         retry: RetryPolicy | None = None,
         lease_ttl: timedelta = timedelta(minutes=10),
+        lease_wait: timedelta = timedelta(0),
         boundary: Callable[[str], None] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -111,6 +115,7 @@ class SyncEngine:
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
         self.boundary = boundary or _no_boundary
         self.progress = progress or _no_progress
         self.sleep = sleep
@@ -175,6 +180,7 @@ class SyncEngine:
         taken over; any other live lease stops the run with :class:`~crmerp.LeaseHeld`.
         """
         dead: set[str] = set()
+        waited = timedelta(0)
         while True:
             try:
                 with ctx.tx() as tx:
@@ -190,11 +196,15 @@ class SyncEngine:
                         for unit in units
                     }
             except LeaseHeld as held:
-                if held.instance is None or held.instance in dead:
+                gone = held.instance
+                if gone is not None and gone not in dead and _dead_instance(gone):
+                    dead.add(gone)
+                    continue
+                if waited >= self.lease_wait:
                     raise
-                if not _dead_instance(held.instance):
-                    raise
-                dead.add(held.instance)
+                pause = min(_LEASE_POLL, self.lease_wait - waited)
+                self.sleep(pause.total_seconds())
+                waited += pause
 
     def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
         started = time.perf_counter()
@@ -412,6 +422,9 @@ class SyncEngine:
             except Exception as exc:  # closing must not hide the run's outcome
                 raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
 
+
+_LEASE_POLL = timedelta(seconds=5)
+"""How often a run waiting for a lease (``lease_wait``) tries again."""
 
 _RUNNING: set[str] = set()
 """Instances of this process inside a run (their leases are live, whatever the clock)."""
