@@ -658,8 +658,7 @@ class _Batch:
                 # The fence again right before each attempt: a run that stalled
                 # since its intents were recorded (or in a retry's wait) and lost
                 # its lease sends nothing.
-                with ctx.tx(ctx.unit(self.entity)):
-                    pass
+                ctx.check_lease(ctx.unit(self.entity))
                 # Without upsert by reference, look for records an earlier attempt
                 # (whose answer was lost) already made, before every attempt.
                 ops = write_ops

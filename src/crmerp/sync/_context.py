@@ -124,6 +124,12 @@ class RunContext:
                 )
             yield tx
 
+    def check_lease(self, unit: Unit) -> None:
+        """Raise :class:`~crmerp.LeaseLost` unless this run still holds ``unit``
+        (renewing its leases); for a remote write, which no transaction covers."""
+        with self.tx(unit):
+            pass
+
     def call(self, what: str, fn: Callable[[], Any]) -> Any:
         """Call an adapter through the run's retry policy."""
         return self.retrier.call(what, fn)
