@@ -943,27 +943,20 @@ class Tx:
         """
         if not held:
             return
-        units = sorted(held)
+        renew, read = _fence_statements()
         self.conn.execute(
-            update(leases)
-            .where(
-                leases.c.scope == scope,
-                leases.c.instance == instance,
-                leases.c.unit.in_(units),
-            )
-            .values(expires_at=_now() + ttl)
+            renew,
+            {
+                "f_scope": scope,
+                "f_instance": instance,
+                "f_units": sorted(held),
+                "f_expires": _now() + ttl,
+            },
         )
         wanted = sorted(set(checked))
         if not wanted:
             return
-        rows = {
-            r.unit: r
-            for r in self.conn.execute(
-                select(leases.c.unit, leases.c.holder, leases.c.instance, leases.c.token).where(
-                    leases.c.scope == scope, leases.c.unit.in_(wanted)
-                )
-            )
-        }
+        rows = {r.unit: r for r in self.conn.execute(read, {"f_scope": scope, "f_units": wanted})}
         for unit in wanted:
             row = rows.get(unit)
             token = held.get(unit, 0)  # 0: a unit the run never took is not its own
@@ -1072,6 +1065,25 @@ _INTENT_COLUMNS = (
     "native_id",
     "payload_hash",
 )
+
+
+@lru_cache(maxsize=1)
+def _fence_statements() -> tuple[Any, Any]:
+    """The renewal and the read of a commit's fence, built once (every commit runs them)."""
+    units: Any = bindparam("f_units", expanding=True)
+    renew = (
+        update(leases)
+        .where(
+            leases.c.scope == bindparam("f_scope"),
+            leases.c.instance == bindparam("f_instance"),
+            leases.c.unit.in_(units),
+        )
+        .values(expires_at=bindparam("f_expires"))
+    )
+    read = select(leases.c.unit, leases.c.holder, leases.c.instance, leases.c.token).where(
+        leases.c.scope == bindparam("f_scope"), leases.c.unit.in_(units)
+    )
+    return renew, read
 
 
 @lru_cache(maxsize=1)
