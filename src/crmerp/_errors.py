@@ -20,7 +20,8 @@
         │   ├── StateMissing            the state was expected but is not there
         │   ├── StateCorrupt            the state cannot be read or fails its checks
         │   └── StateVersionError       the state was written by a newer crmerp
-        ├── LeaseHeld                   another worker holds the sync scope
+        ├── LeaseHeld                   another worker holds the unit of work: try later
+        ├── LeaseLost                   another worker took the unit over: stop, write nothing more
         └── AdapterError                an adapter broke its contract
 
 Every error carries the context that caused it as attributes, so a handler never
@@ -42,6 +43,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidRecord",
     "LeaseHeld",
+    "LeaseLost",
     "MappingError",
     "RateLimited",
     "RetryBudgetExceeded",
@@ -212,13 +214,59 @@ class StateVersionError(StateError):
 
 
 class LeaseHeld(FatalError):
-    """Another worker holds the lease on this sync scope."""
+    """Another worker holds the lease on this sync scope (or one unit of work in it).
 
-    def __init__(self, scope: str, holder: str, expires_at: str) -> None:
+    ``holder`` is that worker's ``worker_id``, ``instance`` the engine instance
+    (host, process and a nonce) that holds it, ``unit`` the unit's key.
+    """
+
+    def __init__(
+        self,
+        scope: str,
+        holder: str,
+        expires_at: str,
+        *,
+        unit: str | None = None,
+        instance: str | None = None,
+    ) -> None:
         self.scope = scope
         self.holder = holder
         self.expires_at = expires_at
-        super().__init__(f"sync scope {scope!r} is leased by worker {holder!r} until {expires_at}")
+        self.unit = unit
+        self.instance = instance
+        what = f"unit {unit!r} of sync scope {scope!r}" if unit else f"sync scope {scope!r}"
+        by = f"worker {holder!r}" + (f" (instance {instance})" if instance else "")
+        super().__init__(f"{what} is leased by {by} until {expires_at}")
+
+
+class LeaseLost(FatalError):
+    """Another worker took over a unit of work this run was working on: stop now.
+
+    Raised inside the state transaction that found it, so that transaction wrote
+    nothing; the run sends no further remote write. ``token`` is the fencing token
+    this run took, ``current_token`` and ``holder`` what the lease shows now
+    (``None`` when the lease row is gone).
+    """
+
+    def __init__(
+        self,
+        scope: str,
+        unit: str,
+        token: int,
+        *,
+        holder: str | None,
+        current_token: int | None,
+    ) -> None:
+        self.scope = scope
+        self.unit = unit
+        self.token = token
+        self.holder = holder
+        self.current_token = current_token
+        now = f"worker {holder!r} holds it with token {current_token}" if holder else "it is gone"
+        super().__init__(
+            f"lost the lease on unit {unit!r} of sync scope {scope!r} (took token {token}; "
+            f"{now}); stopping before writing again"
+        )
 
 
 class AdapterError(FatalError):

@@ -43,6 +43,7 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
                         "payload_hash": "p1",
                     }
                 ],
+                unit="s|customer|0/1",
             )
             tx.inbox.stage([InboxRow("customer", "crm", "A-1", "g-1", "{}", datetime.now(UTC))])
         with state.transaction("s") as tx:
@@ -55,6 +56,8 @@ def test_batched_writes_read_back_as_written(state_url: str) -> None:
             assert row["at"] is not None
             (intent,) = tx.intents.open()
             assert (intent.id, intent.reference, intent.payload_hash) == (ids[0], "ref-1", "p1")
+            assert intent.unit == "s|customer|0/1"
+            assert tx.intents.open(["s|order|0/1"]) == []
             assert tx.inbox.counts() == {"customer": 1}
             tx.inbox.unstage("customer", [("crm", "A-1")])
             assert tx.inbox.counts() == {}

@@ -15,6 +15,7 @@ from crmerp.state._rows import (
     InboxStatus,
     IntentRow,
     IntentStatus,
+    LeaseRow,
     QuarantineRecord,
 )
 from crmerp.state._schema import SCHEMA_VERSION
@@ -29,6 +30,7 @@ __all__ = [
     "InboxStatus",
     "IntentRow",
     "IntentStatus",
+    "LeaseRow",
     "QuarantineRecord",
     "StateStore",
     "StateTx",

@@ -30,8 +30,9 @@ class Intents:
         self._s = session
         self._scope = scope
 
-    def record(self, run_id: str, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Record writes about to be sent; returns their ids in order."""
+    def record(self, run_id: str, rows: Sequence[dict[str, Any]], *, unit: str) -> list[int]:
+        """Record writes about to be sent by the unit of work ``unit`` (its key);
+        returns their ids in order."""
         if not rows:
             return []
         self._s.bumps_generation = True
@@ -40,6 +41,7 @@ class Intents:
             "run_id": run_id,
             "status": IntentStatus.PENDING.value,
             "created_at": now(),
+            "unit": unit,
         }
         if not self._s.postgres:
             # Through the driver, then the ids: the insert holds the write lock to
@@ -61,14 +63,16 @@ class Intents:
             among = self._s.among(intents.c.id, chunk)
             self._s.execute(update(intents).where(among).values(status=status.value))
 
-    def open(self) -> list[IntentRow]:
-        """Writes that were recorded but whose outcome was never committed."""
+    def open(self, units: Sequence[str] | None = None) -> list[IntentRow]:
+        """Writes that were recorded but whose outcome was never committed; only
+        those of the units ``units`` (keys) when given."""
         c = intents.c
-        rows = self._s.execute(
-            select(intents)
-            .where(c.scope == self._scope, c.status == IntentStatus.PENDING.value)
-            .order_by(c.id)
+        query = select(intents).where(
+            c.scope == self._scope, c.status == IntentStatus.PENDING.value
         )
+        if units is not None:
+            query = query.where(c.unit.in_(list(units)))
+        rows = self._s.execute(query.order_by(c.id))
         return [
             IntentRow(
                 r.id,
@@ -80,16 +84,21 @@ class Intents:
                 r.native_id,
                 r.payload_hash,
                 r.run_id,
+                r.unit,
             )
             for r in rows
         ]
 
-    def purge(self) -> None:
-        """Drop settled intents (they are history once committed)."""
+    def purge(self, units: Sequence[str] | None = None) -> None:
+        """Drop settled intents (they are history once committed); only those of
+        the units ``units`` (keys) when given."""
         c = intents.c
-        self._s.execute(
-            delete(intents).where(c.scope == self._scope, c.status != IntentStatus.PENDING.value)
+        query = delete(intents).where(
+            c.scope == self._scope, c.status != IntentStatus.PENDING.value
         )
+        if units is not None:
+            query = query.where(c.unit.in_(list(units)))
+        self._s.execute(query)
 
 
 @lru_cache(maxsize=1)

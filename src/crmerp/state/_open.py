@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from crmerp._errors import StateCorrupt, StateMissing, StateVersionError, UsageError
-from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
+from crmerp.state._schema import SCHEMA_VERSION, leases, meta, metadata
 
 __all__ = ["connect"]
 
@@ -43,7 +43,23 @@ def _inbox_version(conn: Any) -> None:
     conn.execute(text("ALTER TABLE crmerp_inbox ADD COLUMN version TEXT"))
 
 
-MIGRATIONS: dict[int, Any] = {1: _inbox_status, 2: _inbox_version}
+def _fenced_leases(conn: Any) -> None:
+    """3 -> 4: leases per unit of work with a fencing token; intents name their unit.
+
+    Leases are not carried over: a version 1 lease names a scope, not a unit, and
+    a worker of the old release still running fails at its next renewal against
+    the new table. Pending intents of version 1 were scope-wide with one unit per
+    entity, so each gets the unit of its entity (the whole partition, ``0/1``).
+    """
+    leases.drop(conn)
+    leases.create(conn)
+    conn.execute(
+        text("ALTER TABLE crmerp_intents ADD COLUMN unit VARCHAR(256) NOT NULL DEFAULT ''")
+    )
+    conn.execute(text("UPDATE crmerp_intents SET unit = scope || '|' || entity || '|0/1'"))
+
+
+MIGRATIONS: dict[int, Any] = {1: _inbox_status, 2: _inbox_version, 3: _fenced_leases}
 """Version -> function(connection) that upgrades a state from that version by one."""
 
 

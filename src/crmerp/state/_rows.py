@@ -15,6 +15,7 @@ __all__ = [
     "InboxStatus",
     "IntentRow",
     "IntentStatus",
+    "LeaseRow",
     "QuarantineRecord",
 ]
 
@@ -91,6 +92,25 @@ class IntentRow:
     native_id: str | None
     payload_hash: str
     run_id: str
+    unit: str = ""
+    """The key of the unit of work that recorded it (see :class:`crmerp.sync.Unit`)."""
+
+
+@attrs.frozen
+class LeaseRow:
+    """The lease on one unit of work, as stored.
+
+    ``holder`` is the worker's name, ``instance`` the engine instance holding it;
+    ``token`` is the fencing token, which grows at every take-over by another
+    instance. A lease whose ``expires_at`` has passed is free to take over.
+    """
+
+    scope: str
+    unit: str
+    holder: str
+    instance: str
+    token: int
+    expires_at: datetime
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ from crmerp.state._rows import ConflictStatus, InboxStatus, IntentStatus
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -118,6 +118,9 @@ intents = Table(
     Column("payload_hash", String(64), nullable=False),
     Column("status", _status(IntentStatus), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The unit of work that recorded the intent (``Unit.key``); only a worker that
+    # holds that unit's lease settles it.
+    Column("unit", String(256), nullable=False, server_default=""),
     Index("ix_intents_open", "scope", "status"),
 )
 
@@ -187,7 +190,14 @@ leases = Table(
     "crmerp_leases",
     metadata,
     Column("scope", String(128), primary_key=True),
+    Column("unit", String(256), primary_key=True),
+    # The worker's name (worker_id) and the engine instance holding the lease:
+    # two engines with one worker_id are two instances.
     Column("holder", String(128), nullable=False),
+    Column("instance", String(256), nullable=False),
+    # The fencing token: grows at every take-over by another instance, never goes
+    # back (a released lease keeps its row and token).
+    Column("token", Integer, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 

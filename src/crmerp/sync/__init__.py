@@ -10,6 +10,7 @@ from crmerp.sync._merge import FieldChange, FieldConflict, MergeOutcome, SideVie
 from crmerp.sync._report import EntityReport, PlannedWrite, SideReport, SyncReport
 from crmerp.sync._retry import RetryPolicy
 from crmerp.sync._rules import DeletePolicy, Direction, EntityRules, FieldRule, Policy, Rules
+from crmerp.sync._unit import Partition, Unit
 
 __all__ = [
     "DeletePolicy",
@@ -20,6 +21,7 @@ __all__ = [
     "FieldConflict",
     "FieldRule",
     "MergeOutcome",
+    "Partition",
     "PlannedWrite",
     "Policy",
     "RetryPolicy",
@@ -28,5 +30,6 @@ __all__ = [
     "SideView",
     "SyncEngine",
     "SyncReport",
+    "Unit",
     "merge",
 ]

@@ -78,12 +78,10 @@ def commit(
     settle = _Settle(ctx, entity)
     for plan, staged in zip(plans, rows, strict=True):
         settle.group(plan, staged, sent)
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         settle.changes.flush(tx, entity, ctx.run_id)
         tx.inbox.stage(list(sent.restage))
         tx.intents.close(list(sent.intent_ids))
-        if ctx.worker_id and not ctx.dry:
-            tx.leases.acquire(ctx.worker_id, ctx.lease_ttl)
     ctx.boundary("state.commit")
     ctx.progress(entity, "apply", len(plans))
 

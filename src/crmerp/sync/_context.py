@@ -16,6 +16,7 @@ from crmerp.state import StateStore, StateTx
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
+from crmerp.sync._unit import Unit
 
 __all__ = ["ENGINE_SYSTEM", "RunContext", "Side", "instance_of"]
 
@@ -80,6 +81,14 @@ class RunContext:
     boundary: Callable[[str], None]
     progress: Callable[[str, str, int], None]
     dry_conn: Connection | None = None
+    instance: str = ""
+    """The engine instance holding the run's leases (worker id plus a nonce)."""
+    tokens: dict[str, int] = attrs.Factory(dict)
+    """Unit key -> fencing token taken, for every unit this run holds."""
+
+    def unit(self, entity: str) -> Unit:
+        """The unit of work of ``entity`` in this run (today: its whole partition)."""
+        return Unit(self.scope, entity)
 
     @property
     def dry(self) -> bool:
@@ -106,14 +115,33 @@ class RunContext:
         return self.erp if side is self.crm else self.crm
 
     @contextmanager
-    def tx(self) -> Iterator[StateTx]:
+    def tx(self, *fenced: Unit) -> Iterator[StateTx]:
         """A state transaction of the run's scope; in a plan, part of the one
-        transaction rolled back at its end."""
+        transaction rolled back at its end.
+
+        A commit on behalf of units of work names them: the transaction first
+        checks that this run still holds their leases with the tokens it took
+        (and renews the run's leases), else raises :class:`~crmerp.LeaseLost`
+        and writes nothing.
+        """
         if self.dry_conn is not None:
             yield self.state.bind(self.dry_conn, self.scope)
             return
         with self.state.transaction(self.scope) as tx:
+            if fenced and self.tokens:
+                tx.leases.check(
+                    self.instance,
+                    self.tokens,
+                    self.lease_ttl,
+                    checked=[u.key for u in fenced],
+                )
             yield tx
+
+    def check_lease(self, unit: Unit) -> None:
+        """Raise :class:`~crmerp.LeaseLost` unless this run still holds ``unit``
+        (renewing its leases); for a remote write, which no transaction covers."""
+        with self.tx(unit):
+            pass
 
     def call(self, what: str, fn: Callable[[], Any]) -> Any:
         """Call an adapter through the run's retry policy."""

@@ -32,6 +32,7 @@ from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
 from crmerp.sync._stamps import is_copy_review, settle_copy
+from crmerp.sync._unit import Unit
 
 __all__ = ["SyncEngine"]
 
@@ -54,10 +55,22 @@ class SyncEngine:
     ...                     state=open_state("sqlite:///sync.db", create=True))
     >>> report = engine.run()                          # doctest: +SKIP
 
-    ``worker_id`` names this worker in the scope's lease; give a service a stable one
-    so that after a crash it resumes its own lease at once (a lease left by a dead
-    process on the same host is also taken over). Another live worker on the same
-    scope stops with :class:`~crmerp.LeaseHeld`.
+    ``worker_id`` names this worker in its leases (default: host, process id and a
+    random suffix). A run leases each unit of work it covers (:class:`Unit`: today
+    one per entity of the scope) for ``lease_ttl`` and renews the leases at every
+    commit. A lease names the engine *instance* too (:attr:`instance`: worker id,
+    host, process id and a nonce), so a second engine or process with the same
+    ``worker_id`` stops with :class:`~crmerp.LeaseHeld` while the lease is live,
+    as does any other worker. A lease left by a process of this host that no
+    longer runs, or by an engine of this process whose run ended without
+    releasing it (it raised), is taken over at once; one left elsewhere after its
+    expiry. Each lease carries a fencing token that grows at every take-over,
+    checked inside every commit of the run: a run whose lease another worker took
+    over (it stalled past ``lease_ttl``) stops with :class:`~crmerp.LeaseLost`
+    before it writes again, to either system or the state. With ``lease_wait`` a
+    run whose units are leased waits up to that long for them (polling through
+    ``sleep``) before it stops with :class:`~crmerp.LeaseHeld`; by default it
+    stops at once.
 
     ``matcher`` pairs new records across the systems before anything is created
     (default: :func:`~crmerp.match.default_matcher`: customers probabilistically,
@@ -85,6 +98,7 @@ class SyncEngine:
         batch_size: int = 500,
         retry: RetryPolicy | None = None,
         lease_ttl: timedelta = timedelta(minutes=10),
+        lease_wait: timedelta = timedelta(0),
         boundary: Callable[[str], None] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -96,6 +110,8 @@ class SyncEngine:
             )
         if batch_size < 1:
             raise UsageError("batch_size must be at least 1", code="engine-batch-size")
+        if lease_ttl <= timedelta(0):
+            raise UsageError("lease_ttl must be positive", code="engine-lease-ttl")
         self.crm = crm
         self.erp = erp
         self.state = state
@@ -103,9 +119,12 @@ class SyncEngine:
         self.matcher = default_matcher() if matcher is _UNSET else matcher
         self.scope = scope
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.instance = _instance_name(self.worker_id)
+        """This engine instance in its leases: worker id, host, process id and a nonce."""
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
         self.boundary = boundary or _no_boundary
         self.progress = progress or _no_progress
         self.sleep = sleep
@@ -135,9 +154,11 @@ class SyncEngine:
         conn = self.state.engine.connect() if dry else None
         outer = conn.begin() if conn is not None else None
         ctx = self._context(report, conn)
+        units = [ctx.unit(entity) for entity in chosen]
+        _RUNNING.add(self.instance)
         try:
             if not dry:
-                self._take_lease(ctx)
+                ctx.tokens = self._take_leases(ctx, units)
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = self._recover(ctx)
@@ -148,28 +169,50 @@ class SyncEngine:
                 report.stopped = str(exc)
             report.finished_at = datetime.now(UTC)
             if not dry:
-                with ctx.tx() as tx:
+                with ctx.tx(*units) as tx:
                     tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
-                    tx.intents.purge()
-                    tx.leases.release(self.worker_id)
+                    tx.intents.purge(list(ctx.tokens))
+                    tx.leases.release(
+                        self.worker_id, units=list(ctx.tokens), instance=self.instance
+                    )
         finally:
+            _RUNNING.discard(self.instance)
             if outer is not None and conn is not None:
                 outer.rollback()
                 conn.close()
         return report
 
-    def _take_lease(self, ctx: RunContext) -> None:
-        """Take the scope's lease; a lease left by a dead process on this host is taken
-        over, any other live lease stops the run with :class:`~crmerp.LeaseHeld`."""
-        try:
-            with ctx.tx() as tx:
-                tx.leases.acquire(self.worker_id, self.lease_ttl)
-        except LeaseHeld as held:
-            if not _dead_local_worker(held.holder):
-                raise
-            with ctx.tx() as tx:
-                tx.leases.release(held.holder)
-                tx.leases.acquire(self.worker_id, self.lease_ttl)
+    def _take_leases(self, ctx: RunContext, units: Sequence[Unit]) -> dict[str, int]:
+        """Lease every unit of the run at once, all or none; returns their tokens.
+
+        A lease left by a dead engine instance (see :func:`_dead_instance`) is
+        taken over; any other live lease stops the run with :class:`~crmerp.LeaseHeld`.
+        """
+        dead: set[str] = set()
+        waited = timedelta(0)
+        while True:
+            try:
+                with ctx.tx() as tx:
+                    return {
+                        unit.key: tx.leases.acquire(
+                            self.worker_id,
+                            self.lease_ttl,
+                            unit=unit.key,
+                            instance=self.instance,
+                            take_from=sorted(dead),
+                        )
+                        for unit in units
+                    }
+            except LeaseHeld as held:
+                gone = held.instance
+                if gone is not None and gone not in dead and _dead_instance(gone):
+                    dead.add(gone)
+                    continue
+                if waited >= self.lease_wait:
+                    raise
+                pause = min(_LEASE_POLL, self.lease_wait - waited)
+                self.sleep(pause.total_seconds())
+                waited += pause
 
     def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
         started = time.perf_counter()
@@ -210,12 +253,16 @@ class SyncEngine:
             boundary=self.boundary,
             progress=self.progress,
             dry_conn=conn,
+            instance=self.instance,
         )
 
     def _recover(self, ctx: RunContext) -> int:
-        """Settle writes recorded before a crash: link creates that did happen."""
+        """Settle writes recorded before a crash: link creates that did happen.
+
+        Only the intents of units this run holds: another worker's are its own.
+        """
         with ctx.tx() as tx:
-            pending = tx.intents.open()
+            pending = tx.intents.open(list(ctx.tokens))
         if not pending:
             return 0
         links: list[tuple[str, str, str, str, str | None]] = []
@@ -234,7 +281,8 @@ class SyncEngine:
                         intent.payload_hash or None,
                     )
                 )
-        with ctx.tx() as tx:
+        units = {intent.unit: ctx.unit(intent.entity) for intent in pending}
+        with ctx.tx(*units.values()) as tx:
             tx.links.put(links)
             tx.intents.close([i.id for i in pending], IntentStatus.RECOVERED)
         return len(pending)
@@ -359,6 +407,15 @@ class SyncEngine:
                 "quarantined": len(tx.reviews.quarantined()),
                 "cursors": {f"{s}/{e}": c for (s, e), c in tx.cursors.all().items()},
                 "lease": tx.leases.holder(),
+                "leases": {
+                    lease.unit: {
+                        "holder": lease.holder,
+                        "instance": lease.instance,
+                        "token": lease.token,
+                        "expires_at": lease.expires_at,
+                    }
+                    for lease in tx.leases.all()
+                },
                 "runs": tx.log.last_runs(5),
             }
 
@@ -371,12 +428,29 @@ class SyncEngine:
                 raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
 
 
-def _dead_local_worker(holder: str) -> bool:
-    """True when ``holder`` names a process of this host that no longer runs."""
-    host, _, rest = holder.partition(":")
+_LEASE_POLL = timedelta(seconds=5)
+"""How often a run waiting for a lease (``lease_wait``) tries again."""
+
+_RUNNING: set[str] = set()
+"""Instances of this process inside a run (their leases are live, whatever the clock)."""
+
+
+def _instance_name(worker_id: str) -> str:
+    """``worker_id@host:pid:nonce``: one engine instance of one process."""
+    return f"{worker_id}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _dead_instance(instance: str) -> bool:
+    """True when ``instance`` is an engine of this host that can no longer run:
+    its process is gone, or it is of this process and not inside a run (its run
+    raised before releasing its leases)."""
+    _worker, _, where = instance.rpartition("@")
+    host, _, rest = where.partition(":")
     pid_text = rest.split(":", 1)[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
+    if int(pid_text) == os.getpid():
+        return instance not in _RUNNING
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:

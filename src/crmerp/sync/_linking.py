@@ -47,7 +47,7 @@ def _pair_by_stamp(
     ]
     if not paired:
         return crm_rows, erp_rows
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         tx.inbox.assign(
             entity,
             [
@@ -93,7 +93,7 @@ def _match(
         paired += [(ctx.crm.system, crm_id, gid), (ctx.erp.system, erp_id, gid)]
         rep.linked_by_match += 1
     taken = {(s, n) for s, n, _g in paired}
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         tx.inbox.assign(entity, paired)
         for item in decisions.reviews:
             keys = {(ctx.crm.system, item.crm_id), (ctx.erp.system, item.erp_id)}

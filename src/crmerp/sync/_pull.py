@@ -38,14 +38,12 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         page_rows = translate(ctx, entity, side, page.records, seen)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
-        with ctx.tx() as tx:
+        with ctx.tx(ctx.unit(entity)) as tx:
             staged = [*page_rows.staged, *hold_copies(ctx, tx, entity, side, page_rows.copies)]
             tx.inbox.stage(staged, keep_reviews=True)
             tx.reviews.quarantine(page_rows.bad)
             tx.reviews.release(entity, side.system, [r.native_id for r in staged])
             tx.cursors.set(side.system, entity, keep)
-            if ctx.worker_id and not ctx.dry:
-                tx.leases.acquire(ctx.worker_id, ctx.lease_ttl)
         ctx.boundary("state.commit")
         rep.cursor_after = keep
         ctx.progress(entity, f"read {side.name}", len(page.records))
@@ -82,7 +80,7 @@ def _read(
 
 def _stage_vanished(ctx: RunContext, entity: str, side: Side, seen: set[str]) -> None:
     """After a complete read, linked records the read did not return were deleted."""
-    with ctx.tx() as tx:
+    with ctx.tx(ctx.unit(entity)) as tx:
         gone = [nid for nid in tx.links.native_ids(entity, side.system) if nid not in seen]
         if not gone:
             return

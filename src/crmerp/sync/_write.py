@@ -79,8 +79,9 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
         }
         for _key, plan, op in ops
     ]
-    with ctx.tx() as tx:
-        intent_ids = tx.intents.record(ctx.run_id, intent_rows)
+    unit = ctx.unit(entity)
+    with ctx.tx(unit) as tx:
+        intent_ids = tx.intents.record(ctx.run_id, intent_rows, unit=unit.key)
     ctx.boundary("intent.recorded")
     results: dict[OpKey, WriteResult] = {}
     for side in ctx.sides():
@@ -246,6 +247,9 @@ def _send(
         }
 
     def send() -> list[WriteResult]:
+        # The fence again right before each attempt: a run that stalled since its
+        # intents were recorded (or in a retry's wait) and lost its lease sends nothing.
+        ctx.check_lease(ctx.unit(entity))
         # Without upsert by reference, look for records an earlier attempt (whose
         # answer was lost) already made, before every attempt.
         ops = write_ops
