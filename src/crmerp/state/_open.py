@@ -15,7 +15,14 @@ from crmerp.state._schema import SCHEMA_VERSION, meta, metadata
 
 __all__ = ["connect"]
 
-MIGRATIONS: dict[int, Any] = {}
+
+def _add_raw_hashes(conn: Any) -> None:
+    """1 -> 2: links and staged rows keep the raw hash of the payload read."""
+    for table in ("crmerp_links", "crmerp_inbox"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN raw_hash VARCHAR(64)"))
+
+
+MIGRATIONS: dict[int, Any] = {1: _add_raw_hashes}
 """Version -> function(connection) that upgrades a state from that version by one."""
 
 

@@ -16,6 +16,8 @@ class InboxRow:
 
     ``new`` marks a record no link or stamped reference ties to a global id yet:
     the matcher may still pair it with a new record of the other system.
+    ``raw_hash`` is the raw hash of the native payload ``data`` was read from
+    (None when unknown); it goes to the link when the change is applied.
     """
 
     entity: str
@@ -28,6 +30,7 @@ class InboxRow:
     new: bool = False
     attempts: int = 0
     note: str | None = None
+    raw_hash: str | None = None
 
 
 @attrs.frozen

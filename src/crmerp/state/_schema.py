@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -37,6 +37,9 @@ links = Table(
     Column("native_id", String(256), primary_key=True),
     Column("global_id", String(128), nullable=False),
     Column("seen_hash", String(64), nullable=True),
+    # The raw hash of the native payload last read for this record (see
+    # sync/_raw.py); None after the engine wrote the record, until it is read again.
+    Column("raw_hash", String(64), nullable=True),
     Index("ix_links_global", "scope", "entity", "global_id", "system"),
 )
 
@@ -74,6 +77,7 @@ inbox = Table(
     Column("new", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("note", Text, nullable=True),
+    Column("raw_hash", String(64), nullable=True),
     Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 

@@ -336,15 +336,65 @@ class Tx:
                 found.setdefault(r.global_id, {})[r.system] = (r.native_id, r.seen_hash)
         return found
 
-    def put_links(self, scope: str, rows: Iterable[tuple[str, str, str, str, str | None]]) -> None:
-        """Upsert links as ``(entity, system, native_id, global_id, seen_hash)``."""
+    def links_read(
+        self, scope: str, entity: str, system: str, native_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str | None, str | None]]:
+        """native id -> (global id, seen hash, raw hash) for the linked ones."""
+        found: dict[str, tuple[str, str | None, str | None]] = {}
+        for chunk in _chunks(list(dict.fromkeys(native_ids))):
+            rows = self.conn.execute(
+                select(
+                    links.c.native_id, links.c.global_id, links.c.seen_hash, links.c.raw_hash
+                ).where(
+                    links.c.scope == scope,
+                    links.c.entity == entity,
+                    links.c.system == system,
+                    self._among(links.c.native_id, chunk),
+                )
+            )
+            found.update({r.native_id: (r.global_id, r.seen_hash, r.raw_hash) for r in rows})
+        return found
+
+    def put_links(
+        self,
+        scope: str,
+        rows: Iterable[
+            tuple[str, str, str, str, str | None]
+            | tuple[str, str, str, str, str | None, str | None]
+        ],
+    ) -> None:
+        """Upsert links as ``(entity, system, native_id, global_id, seen_hash[,
+        raw_hash])``; without a raw hash it is cleared (it belonged to the old
+        seen hash)."""
         stmt = _upsert_statement(
             self.store.dialect,
             links,
             ("scope", "entity", "system", "native_id"),
-            ("global_id", "seen_hash"),
+            ("global_id", "seen_hash", "raw_hash"),
         )
-        self._many_tuples(stmt, {"scope": scope}, _LINK_COLUMNS, [tuple(r) for r in rows])
+        full = [tuple(r) if len(r) == 6 else (*r, None) for r in rows]
+        self._many_tuples(stmt, {"scope": scope}, _LINK_COLUMNS, full)
+
+    def put_raw_hashes(
+        self, scope: str, entity: str, system: str, rows: Sequence[tuple[str, str, str]]
+    ) -> None:
+        """Record raw hashes as ``(native_id, seen_hash, raw_hash)`` on links whose
+        seen hash is still that one (records read again and found unchanged)."""
+        if not rows:
+            return
+        stmt = (
+            update(links)
+            .where(
+                links.c.scope == scope,
+                links.c.entity == entity,
+                links.c.system == system,
+                links.c.native_id == bindparam("r_native"),
+                links.c.seen_hash == bindparam("r_seen"),
+            )
+            .values(raw_hash=bindparam("r_raw"))
+        )
+        for chunk in _chunks(list(rows), 2000):
+            self.conn.execute(stmt, [{"r_native": n, "r_seen": s, "r_raw": r} for n, s, r in chunk])
 
     def drop_links(self, scope: str, entity: str, system: str, native_ids: Sequence[str]) -> None:
         """Remove links of deleted records."""
@@ -451,6 +501,7 @@ class Tx:
                 "new": r.new,
                 "attempts": 0,
                 "note": r.note,
+                "raw_hash": r.raw_hash,
             }
             for r in rows
         ]
@@ -748,7 +799,11 @@ class Tx:
     # --- quarantine ----------------------------------------------------------------
 
     def quarantine(self, scope: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Set records aside with their reason; one entry per record (latest wins)."""
+        """Set records aside with their reason; one entry per record (latest wins).
+
+        Their links forget the raw hash, so the next read validates them again
+        even unchanged (a record set aside is never skipped as already read).
+        """
         now = _now()
         for row in rows:
             self.conn.execute(
@@ -758,6 +813,16 @@ class Tx:
                     quarantine.c.system == row["system"],
                     quarantine.c.native_id == row["native_id"],
                 )
+            )
+            self.conn.execute(
+                update(links)
+                .where(
+                    links.c.scope == scope,
+                    links.c.entity == row["entity"],
+                    links.c.system == row["system"],
+                    links.c.native_id == row["native_id"],
+                )
+                .values(raw_hash=None)
             )
         if rows:
             self.conn.execute(
@@ -922,7 +987,7 @@ def _upsert_statement(
     )
 
 
-_LINK_COLUMNS = ("entity", "system", "native_id", "global_id", "seen_hash")
+_LINK_COLUMNS = ("entity", "system", "native_id", "global_id", "seen_hash", "raw_hash")
 _AUDIT_COLUMNS = ("entity", "global_id", "field", "old", "new", "origin", "rule")
 _INTENT_COLUMNS = (
     "entity",
@@ -978,6 +1043,7 @@ def _stage_statement(dialect_name: str, hold_prefix: str | None) -> Any:
             "stamp": ex.stamp,
             "deleted": ex.deleted,
             "attempts": ex.attempts,
+            "raw_hash": ex.raw_hash,
         },
     )
 
@@ -1017,6 +1083,7 @@ _INBOX_COLUMNS = tuple(
         "new",
         "attempts",
         "note",
+        "raw_hash",
     )
 )
 
@@ -1027,7 +1094,9 @@ def _inbox_tuple(r: Any) -> InboxRow:
     stamp = r[5]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp)
-    return InboxRow(r[0], r[1], r[2], r[3], r[4], _aware(stamp), bool(r[6]), bool(r[7]), r[8], r[9])
+    return InboxRow(
+        r[0], r[1], r[2], r[3], r[4], _aware(stamp), bool(r[6]), bool(r[7]), r[8], r[9], r[10]
+    )
 
 
 @lru_cache(maxsize=1)

@@ -730,7 +730,10 @@ class _Batch:
         else:
             side_rep.updated += 1
         assert result.native_id is not None
-        acc.links.append((self.entity, op.side.system, result.native_id, group.gid, op.seen_hash))
+        # The write changed the native payload: its raw hash is unknown until read.
+        acc.links.append(
+            (self.entity, op.side.system, result.native_id, group.gid, op.seen_hash, None)
+        )
         return True
 
     def _settle(self, group: _Group, ok: bool, acc: _Commit) -> None:
@@ -766,7 +769,9 @@ class _Batch:
             acc.defer.extend((s, r.native_id, note) for s, r in group.rows.items())
             return
         for system, native_id, seen_hash in group.seen:
-            acc.links.append((entity, system, native_id, group.gid, seen_hash))
+            acc.links.append(
+                (entity, system, native_id, group.gid, seen_hash, _raw_of(group, system, seen_hash))
+            )
         written = {op.side.system for op in group.ops}
         for system, row in group.rows.items():
             if (
@@ -775,7 +780,9 @@ class _Batch:
                 and not row.deleted
                 and (system not in written)
             ):
-                acc.links.append((entity, system, row.native_id, group.gid, fingerprint(row.data)))
+                acc.links.append(
+                    (entity, system, row.native_id, group.gid, fingerprint(row.data), row.raw_hash)
+                )
         if group.drop_base:
             acc.drop_bases.append(group.gid)
         elif group.new_base is not None:
@@ -844,7 +851,7 @@ class _Batch:
 class _Commit:
     """Everything one batch commits, gathered so each kind is one statement."""
 
-    links: list[tuple[str, str, str, str, str | None]] = attrs.Factory(list)
+    links: list[tuple[str, str, str, str, str | None, str | None]] = attrs.Factory(list)
     drop_links: list[tuple[str, str]] = attrs.Factory(list)
     bases: list[tuple[str, str, str]] = attrs.Factory(list)
     drop_bases: list[str] = attrs.Factory(list)
@@ -896,6 +903,15 @@ class _Dangling(Exception):
         self.native_id = native_id
         self.field = field
         self.reason = reason
+
+
+def _raw_of(group: _Group, system: str, seen_hash: str | None) -> str | None:
+    """The raw hash of what ``system`` holds, when the hash seen is that of its
+    staged row (a record fetched fresh was not hashed: None)."""
+    row = group.rows.get(system)
+    if row is None or row.data is None or row.raw_hash is None:
+        return None
+    return row.raw_hash if fingerprint(row.data) == seen_hash else None
 
 
 def _set_aside(group: _Group, system: str, native_id: str, exc: DataError) -> None:

@@ -13,6 +13,7 @@ from crmerp.state import InboxRow
 from crmerp.sync._codec import deterministic_id, dumps, fingerprint, project
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._linking import REVIEW_NOTE
+from crmerp.sync._raw import raw_hash, raw_salt
 
 __all__ = ["pull"]
 
@@ -38,11 +39,12 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        staged, bad = _translate(ctx, entity, side, page.records, seen)
+        staged, bad, hashed = _translate(ctx, entity, side, page.records, seen, skip=not full)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx() as tx:
             tx.stage(ctx.scope, staged, hold_prefix=REVIEW_NOTE)
+            tx.put_raw_hashes(ctx.scope, entity, side.system, hashed)
             tx.quarantine(ctx.scope, bad)
             tx.release(ctx.scope, entity, side.system, [r.native_id for r in staged])
             tx.set_cursor(ctx.scope, side.system, entity, keep)
@@ -88,20 +90,38 @@ def _translate(
     side: Side,
     records: Sequence[NativeRecord],
     seen: set[str] | None,
-) -> tuple[list[InboxRow], list[dict[str, Any]]]:
+    *,
+    skip: bool = True,
+) -> tuple[list[InboxRow], list[dict[str, Any]], list[tuple[str, str, str]]]:
+    """Validate and stage what changed; also ``(native id, seen hash, raw hash)``
+    of linked records found unchanged whose link lacks that raw hash.
+
+    A record whose raw hash is the one its link keeps is the payload last read:
+    it stops before validation (``skip=False``, for a reconcile, validates all).
+    """
     rep = ctx.report.entity(entity)
     side_rep = rep.side(side.name)
     mapping = side.adapter.mapping(entity)
     carried = mapping.carried
+    salt = raw_salt(side.adapter, entity, carried)
     with ctx.tx() as tx:
-        known = tx.links_by_native(ctx.scope, entity, side.system, [r.id for r in records])
+        known = tx.links_read(ctx.scope, entity, side.system, [r.id for r in records])
     staged: list[InboxRow] = []
     bad: list[dict[str, Any]] = []
+    hashed: list[tuple[str, str, str]] = []
     for record in records:
         side_rep.pulled += 1
         if seen is not None:
             seen.add(record.id)
         link = known.get(record.id)
+        raw = raw_hash(record, salt)
+        if skip and link is not None and raw is not None and link[2] == raw:
+            _note_unknown(rep, side, mapping.unknown_keys(record.payload))
+            if side.caps.change_feed:
+                side_rep.echoes += 1
+            else:
+                side_rep.unchanged += 1
+            continue
         global_id = link[0] if link else global_id_of(record.reference)
         new = global_id is None
         if global_id is None:
@@ -121,12 +141,11 @@ def _translate(
             side_rep.quarantined += 1
             bad.append(_quarantine_row(entity, side, record, exc))
             continue
-        unknown = mapping.unknown_keys(record.payload)
-        if unknown:
-            known_list = rep.unknown_native_fields.setdefault(side.name, [])
-            known_list.extend(sorted(unknown - set(known_list)))
+        _note_unknown(rep, side, mapping.unknown_keys(record.payload))
         text = dumps(project(model, carried))
         if link is not None and link[1] == fingerprint(text):
+            if raw is not None and link[2] != raw:
+                hashed.append((record.id, link[1], raw))
             if side.caps.change_feed:
                 side_rep.echoes += 1
             else:
@@ -134,9 +153,17 @@ def _translate(
             continue
         side_rep.staged += 1
         staged.append(
-            InboxRow(entity, side.system, record.id, global_id, text, record.stamp, new=new)
+            InboxRow(
+                entity, side.system, record.id, global_id, text, record.stamp, new=new, raw_hash=raw
+            )
         )
-    return staged, bad
+    return staged, bad, hashed
+
+
+def _note_unknown(rep: Any, side: Side, unknown: set[str]) -> None:
+    if unknown:
+        known_list = rep.unknown_native_fields.setdefault(side.name, [])
+        known_list.extend(sorted(unknown - set(known_list)))
 
 
 def _quarantine_row(
