@@ -60,9 +60,9 @@ def validations(monkeypatch: pytest.MonkeyPatch) -> Validations:
 
 
 @pytest.fixture
-def nofeed(sqlite_url: str) -> Iterator[tuple[FakeCRM, FakeERP, SyncEngine, StateStore]]:
+def nofeed(state_url: str) -> Iterator[tuple[FakeCRM, FakeERP, SyncEngine, StateStore]]:
     crm, erp = FakeCRM(), FakeERP()
-    state = open_state(sqlite_url, create=True)
+    state = open_state(state_url, create=True)
     engine = SyncEngine(
         crm=NoFeedCRMAdapter(crm), erp=NoFeedERPAdapter(erp), state=state, rules=Rules.default()
     )

@@ -352,7 +352,9 @@ class Tx:
                     self._among(links.c.native_id, chunk),
                 )
             )
-            found.update({r.native_id: (r.global_id, r.seen_hash, r.raw_hash) for r in rows})
+            # Fetched at once and read by position: a row at a time through the
+            # result costs more than the query.
+            found.update({nid: (gid, seen, raw) for nid, gid, seen, raw in rows.all()})
         return found
 
     def put_links(
