@@ -195,8 +195,8 @@ def report(
             ratio = "" if name.startswith("crmerp") else f"{crmerp_rate / rate:.2f}x"
             print(f"  {name:46} {count:>9,} {cpu:>8.2f} {rate:>14,.0f} {ratio:>12}")
     print(
-        f"\n(between them crmerp read back its own {echo_records:,} records once, "
-        f"{echo_cpu:.2f} CPU s: the ERP's records it wrote have no raw hash until read)"
+        f"\n(between the two, crmerp ran once more, reading {echo_records:,} records in "
+        f"{echo_cpu:.2f} CPU s: the ERP records it created have no raw hash until read once)"
     )
 
 
