@@ -50,6 +50,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "sync_floor": ["--records", "10000"],
     "models": ["--seconds", "0.5"],
     "demo": ["--customers", "300"],
+    "peers": ["--records", "2000"],
 }
 """Arguments for ``--quick``; a script not listed runs with its defaults."""
 

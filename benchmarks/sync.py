@@ -4,6 +4,7 @@
     python benchmarks/sync.py --state postgres      # the same on PostgreSQL
     python benchmarks/sync.py --records 1000000 --streaming    # engine memory at 1M
     python benchmarks/sync.py --gc-freeze           # as an application that calls gc.freeze()
+    python benchmarks/sync.py --full-read           # systems without a change feed
 
 Prints records/s for the initial sync of N customers (CRM -> empty ERP), the time
 of a run after 1% of them changed on each side (and its share of the initial
@@ -13,6 +14,11 @@ run), and the process's peak resident memory. Figures, not assertions.
 customers are several GiB of Python objects in each) for a generated CRM and a
 counting ERP that hold none (benchmarks/_streaming.py), so the peak memory is the
 engine's own; it runs the initial sync only.
+
+``--full-read`` gives both fakes' adapters no change feed (``change_feed=False``),
+as a system that cannot say what changed: every run reads every record, and the
+run after 1% changed is a full read of both sides (unchanged records stop at
+their raw hash, see sync/_raw.py).
 
 ``--gc-freeze`` calls ``gc.freeze()`` once everything is set up, as a sync job can
 after its start-up: the collector then stops rescanning the libraries' objects
@@ -31,11 +37,39 @@ import tempfile
 import time
 import uuid
 
+import attrs
+
+from crmerp.adapters import Capabilities
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine
 from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
 
 POSTGRES = os.environ.get("CRMERP_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class FullReadCRMAdapter(FakeCRMAdapter):
+    """The fake CRM as a system without a change feed: every read is a full read."""
+
+    def capabilities(self) -> Capabilities:
+        return attrs.evolve(super().capabilities(), change_feed=False)
+
+
+class FullReadERPAdapter(FakeERPAdapter):
+    """The fake ERP as a system without a change feed."""
+
+    def capabilities(self) -> Capabilities:
+        return attrs.evolve(super().capabilities(), change_feed=False)
+
+
+def change_one_percent(crm: FakeCRM, erp: FakeERP, ids: list[str]) -> int:
+    """Edit 1% of the customers on each side (different ones); returns how many."""
+    parties = [p["id"] for p in erp.find("party.party")]
+    step = 100
+    for n in range(0, len(ids), step):
+        crm.edit("Account", ids[n], Payment_Terms__c="net 45")
+    for n in range(step // 2, len(parties), step):
+        erp.edit("party.party", parties[n], name=f"Renamed {n} AG")
+    return len(range(0, len(ids), step)) + len(range(step // 2, len(parties), step))
 
 
 def seed(crm: FakeCRM, count: int) -> list[str]:
@@ -100,6 +134,11 @@ def main() -> None:
         action="store_true",
         help="gc.freeze() before the run, as a sync job can after its start-up",
     )
+    parser.add_argument(
+        "--full-read",
+        action="store_true",
+        help="adapters without a change feed: the run after 1%% changed reads everything",
+    )
     args = parser.parse_args()
     if args.streaming:
         streaming(args.records, args.state, freeze=args.gc_freeze)
@@ -111,9 +150,14 @@ def main() -> None:
         seeded = time.perf_counter() - started
         baseline = current_mib()
         state = open_state(state_url(args.state, workdir), create=True)
+        crm_kind, erp_kind = (
+            (FullReadCRMAdapter, FullReadERPAdapter)
+            if args.full_read
+            else (FakeCRMAdapter, FakeERPAdapter)
+        )
         engine = SyncEngine(
-            crm=FakeCRMAdapter(crm, page_size=1000),
-            erp=FakeERPAdapter(erp, page_size=1000),
+            crm=crm_kind(crm, page_size=1000),
+            erp=erp_kind(erp, page_size=1000),
             state=state,
             batch_size=1000,
         )
@@ -127,6 +171,7 @@ def main() -> None:
         print(
             f"state={args.state} records={args.records} (seeding the fake CRM took "
             f"{seeded:.1f}s, not counted){' gc frozen' if args.gc_freeze else ''}"
+            f"{' no change feed (full reads)' if args.full_read else ''}"
         )
         print(
             f"initial sync: {created} created in {initial:.2f}s = "
@@ -134,31 +179,31 @@ def main() -> None:
             f"{created / initial_cpu:,.0f} records/s of this process's CPU"
         )
         if not args.memory_only:
-            # The engine's own writes come back through the change feed once: the
-            # next run reads them and drops them as echoes.
+            # The engine's own writes come back through the change feed once (or
+            # in the next full read): the next run reads them and drops them.
             started = time.perf_counter()
             echo_run = engine.run(["customer"])
             echo_seconds = time.perf_counter() - started
+            back = echo_run.entity("customer").erp
             print(
                 f"next run, reading back the engine's own "
-                f"{echo_run.entity('customer').erp.echoes:,} creates as echoes: "
+                f"{back.echoes + back.unchanged:,} creates as echoes/unchanged: "
                 f"{echo_run.writes} writes in {echo_seconds:.2f}s"
             )
-            parties = [p["id"] for p in erp.find("party.party")]
-            step = 100
-            for n in range(0, len(ids), step):
-                crm.edit("Account", ids[n], Payment_Terms__c="net 45")
-            for n in range(step // 2, len(parties), step):
-                erp.edit("party.party", parties[n], name=f"Renamed {n} AG")
+            change_one_percent(crm, erp, ids)
             started, cpu = time.perf_counter(), time.process_time()
             again = engine.run(["customer"])
             incremental = time.perf_counter() - started
             incremental_cpu = time.process_time() - cpu
+            rep = again.entity("customer")
+            read = rep.crm.pulled + rep.erp.pulled
             print(
-                f"run after 1% changed on each side: "
-                f"{again.writes} writes in {incremental:.2f}s = "
+                f"run after 1% changed on each side"
+                f"{' (full read of both, no change feed)' if args.full_read else ''}: "
+                f"{read:,} records read, {again.writes} writes in {incremental:.2f}s = "
                 f"{100 * incremental / initial:.1f}% of the initial run "
-                f"({100 * incremental_cpu / initial_cpu:.1f}% of its CPU)"
+                f"({100 * incremental_cpu / initial_cpu:.1f}% of its CPU); "
+                f"{read / incremental_cpu:,.0f} records read per CPU-second"
             )
             started = time.perf_counter()
             engine.run(["customer"])

@@ -57,6 +57,7 @@ class Inbox:
                 "status": r.status.value,
                 "note": r.note,
                 "version": r.version,
+                "raw_hash": r.raw_hash,
             }
             for r in rows
         ]
@@ -297,6 +298,7 @@ def _stage_statement(dialect_name: str, keep_reviews: bool) -> Any:
             "stamp": ex.stamp,
             "deleted": ex.deleted,
             "version": ex.version,
+            "raw_hash": ex.raw_hash,
             "attempts": ex.attempts,
         },
     )
@@ -342,6 +344,7 @@ _COLUMNS = tuple(
         "note",
         "status",
         "version",
+        "raw_hash",
     )
 )
 
@@ -365,4 +368,5 @@ def _inbox_row(r: Any) -> InboxRow:
         r[9],
         InboxStatus(r[10]),
         version=r[11],
+        raw_hash=r[12],
     )

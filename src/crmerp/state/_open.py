@@ -59,7 +59,18 @@ def _fenced_leases(conn: Any) -> None:
     conn.execute(text("UPDATE crmerp_intents SET unit = scope || '|' || entity || '|0/1'"))
 
 
-MIGRATIONS: dict[int, Any] = {1: _inbox_status, 2: _inbox_version, 3: _fenced_leases}
+def _add_raw_hashes(conn: Any) -> None:
+    """4 -> 5: links and staged rows keep the raw hash of the payload read."""
+    for table in ("crmerp_links", "crmerp_inbox"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN raw_hash VARCHAR(64)"))
+
+
+MIGRATIONS: dict[int, Any] = {
+    1: _inbox_status,
+    2: _inbox_version,
+    3: _fenced_leases,
+    4: _add_raw_hashes,
+}
 """Version -> function(connection) that upgrades a state from that version by one."""
 
 

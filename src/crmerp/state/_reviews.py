@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 
 from crmerp._errors import StateCorrupt
 from crmerp.state._dialect import Session, aware, chunks, now
+from crmerp.state._links import Links
 from crmerp.state._rows import ConflictRecord, ConflictStatus, QuarantineRecord
 from crmerp.state._schema import conflicts, match_decisions, quarantine
 
@@ -131,10 +132,15 @@ class Reviews:
     # --- quarantine ----------------------------------------------------------------
 
     def quarantine(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Set records aside with their reason; one entry per record (latest wins)."""
+        """Set records aside with their reason; one entry per record (latest wins).
+
+        Their links forget the raw hash, so the next read validates them again
+        even unchanged (a record set aside is never skipped as already read).
+        """
         if not rows:
             return
         c = quarantine.c
+        links = Links(self._s, self._scope)
         for row in rows:
             self._s.execute(
                 delete(quarantine).where(
@@ -144,6 +150,7 @@ class Reviews:
                     c.native_id == row["native_id"],
                 )
             )
+            links.forget_raw_hash(row["entity"], row["system"], row["native_id"])
         stamp = now()
         self._s.execute(
             quarantine.insert(), [{"scope": self._scope, "created_at": stamp, **r} for r in rows]

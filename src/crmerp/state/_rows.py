@@ -63,6 +63,8 @@ class InboxRow:
     ``version`` is the record's version as it was read (see
     :attr:`crmerp.adapters.NativeRecord.version`): the engine's writes based on
     this row expect it.
+    ``raw_hash`` is the raw hash of the native payload ``data`` was read from
+    (None when unknown); it goes to the link when the change is applied.
     """
 
     entity: str
@@ -77,6 +79,7 @@ class InboxRow:
     note: str | None = None
     status: InboxStatus = InboxStatus.PENDING
     version: str | None = None
+    raw_hash: str | None = None
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ from crmerp.state._rows import ConflictStatus, InboxStatus, IntentStatus
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -55,6 +55,9 @@ links = Table(
     Column("native_id", String(256), primary_key=True),
     Column("global_id", String(128), nullable=False),
     Column("seen_hash", String(64), nullable=True),
+    # The raw hash of the native payload last read for this record (see
+    # sync/_raw.py); None after the engine wrote the record, until it is read again.
+    Column("raw_hash", String(64), nullable=True),
     Index("ix_links_global", "scope", "entity", "global_id", "system"),
 )
 
@@ -100,6 +103,7 @@ inbox = Table(
         server_default=InboxStatus.PENDING.value,
     ),
     Column("version", Text, nullable=True),
+    Column("raw_hash", String(64), nullable=True),
     Index("ix_inbox_group", "scope", "entity", "global_id"),
 )
 

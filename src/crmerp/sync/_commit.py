@@ -25,8 +25,18 @@ from crmerp.sync._write import Sent
 
 __all__ = ["commit"]
 
-LinkRow = tuple[str, str, str, str, str | None]
-"""(entity, system, native id, global id, hash of what that side holds)."""
+LinkRow = tuple[str, str, str, str, str | None, str | None]
+"""(entity, system, native id, global id, hash of what that side holds, raw hash of
+the payload it was read from)."""
+
+
+def _raw_of(staged: Mapping[str, InboxRow], system: str, seen_hash: str | None) -> str | None:
+    """The raw hash of what ``system`` holds, when the hash seen is that of its
+    staged row (a record fetched fresh was not hashed: None)."""
+    row = staged.get(system)
+    if row is None or row.data is None or row.raw_hash is None:
+        return None
+    return row.raw_hash if fingerprint(row.data) == seen_hash else None
 
 
 @attrs.define
@@ -159,8 +169,9 @@ class _Settle:
         else:
             side_rep.updated += 1
         assert result.native_id is not None
+        # The write changed the native payload: its raw hash is unknown until read.
         self.changes.links.append(
-            (self.entity, op.side.system, result.native_id, plan.gid, op.seen_hash)
+            (self.entity, op.side.system, result.native_id, plan.gid, op.seen_hash, None)
         )
         return None
 
@@ -188,7 +199,10 @@ class _Settle:
         entity = self.entity
         changes.drop_links.extend(plan.drop_links)
         for seen in plan.seen:
-            changes.links.append((entity, seen.system, seen.native_id, plan.gid, seen.seen_hash))
+            raw = _raw_of(staged, seen.system, seen.seen_hash)
+            changes.links.append(
+                (entity, seen.system, seen.native_id, plan.gid, seen.seen_hash, raw)
+            )
         written = {op.side.system for op in plan.ops}
         for system, row in staged.items():
             if (
@@ -198,7 +212,9 @@ class _Settle:
                 and system not in written
             ):
                 text_hash = fingerprint(row.data)
-                changes.links.append((entity, system, row.native_id, plan.gid, text_hash))
+                changes.links.append(
+                    (entity, system, row.native_id, plan.gid, text_hash, row.raw_hash)
+                )
         if plan.drop_base:
             changes.drop_bases.append(plan.gid)
         elif plan.new_base is not None:

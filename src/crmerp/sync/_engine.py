@@ -144,7 +144,8 @@ class SyncEngine:
 
     def reconcile(self, entities: Sequence[str] | None = None) -> SyncReport:
         """Compare both systems completely and repair drift: missed changes and deletes
-        that no change feed reported."""
+        that no change feed reported. Every record is validated again, even one
+        whose raw payload is the one last read (a plain run skips those)."""
         return self._execute("reconcile", entities, full=True)
 
     def _execute(self, mode: str, entities: Sequence[str] | None, *, full: bool) -> SyncReport:

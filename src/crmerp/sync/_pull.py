@@ -35,12 +35,13 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        page_rows = translate(ctx, entity, side, page.records, seen)
+        page_rows = translate(ctx, entity, side, page.records, seen, skip=not full)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx(ctx.unit(entity)) as tx:
             staged = [*page_rows.staged, *hold_copies(ctx, tx, entity, side, page_rows.copies)]
             tx.inbox.stage(staged, keep_reviews=True)
+            tx.links.put_raw_hashes(entity, side.system, page_rows.hashed)
             tx.reviews.quarantine(page_rows.bad)
             tx.reviews.release(entity, side.system, [r.native_id for r in staged])
             tx.cursors.set(side.system, entity, keep)
