@@ -104,6 +104,7 @@ def normalize_phone(value: str, region: str | None = None) -> tuple[str, bool]:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), True
 
 
+@lru_cache(maxsize=8192)
 def normalize_tax_id(value: str, country: str | None) -> str:
     """Validate a tax id with python-stdnum and return its compact form.
 

@@ -176,6 +176,11 @@ class BatchFacts:
     memo: dict[Any, Any] = attrs.Factory(dict)
     """A cache the merge keeps per batch (what the rules bar on first sight)."""
 
+    @property
+    def has_refs(self) -> bool:
+        """True when the entity's records refer to others (lines, customers)."""
+        return bool(references(self.entity))
+
     def side_of(self, system: str) -> Side | None:
         """The side whose adapter is ``system``."""
         for side in self.sides:
@@ -192,6 +197,8 @@ class BatchFacts:
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """``data`` with ``system``'s native references as global ids, and those
         that have no link yet."""
+        if not self.has_refs:
+            return dict(data), []
         inbound = self.refs.inbound
         return rewrite_refs(self.entity, data, lambda e, v: inbound.get((e, system, v)))
 
@@ -200,6 +207,8 @@ class BatchFacts:
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """``data`` with global ids as ``system``'s native references, and those
         ``system`` has no record for yet."""
+        if not self.has_refs:
+            return dict(data), []
         outbound = self.refs.outbound
         return rewrite_refs(self.entity, data, lambda e, v: outbound.get((e, system, v)))
 
