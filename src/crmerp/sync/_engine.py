@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
+from crmerp._errors import FatalError, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
 from crmerp.match import Matcher, default_matcher
 from crmerp.state import (
     ConflictRecord,
     ConflictStatus,
     InboxRow,
-    IntentStatus,
     QuarantineRecord,
     StateStore,
     StateTx,
@@ -26,13 +25,14 @@ from crmerp.state import (
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._leasing import RUNNING, instance_name, take_leases
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
+from crmerp.sync._recovery import recover
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
 from crmerp.sync._stamps import is_copy_review, settle_copy
-from crmerp.sync._unit import Unit
 
 __all__ = ["SyncEngine"]
 
@@ -119,7 +119,7 @@ class SyncEngine:
         self.matcher = default_matcher() if matcher is _UNSET else matcher
         self.scope = scope
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.instance = _instance_name(self.worker_id)
+        self.instance = instance_name(self.worker_id)
         """This engine instance in its leases: worker id, host, process id and a nonce."""
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
@@ -156,13 +156,13 @@ class SyncEngine:
         outer = conn.begin() if conn is not None else None
         ctx = self._context(report, conn)
         units = [ctx.unit(entity) for entity in chosen]
-        _RUNNING.add(self.instance)
+        RUNNING.add(self.instance)
         try:
             if not dry:
-                ctx.tokens = self._take_leases(ctx, units)
+                ctx.tokens = take_leases(ctx, units, lease_wait=self.lease_wait, sleep=self.sleep)
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
-                report.recovered_intents = self._recover(ctx)
+                report.recovered_intents = recover(ctx)
             try:
                 for entity in chosen:
                     self._entity(ctx, entity, full=full)
@@ -177,43 +177,11 @@ class SyncEngine:
                         self.worker_id, units=list(ctx.tokens), instance=self.instance
                     )
         finally:
-            _RUNNING.discard(self.instance)
+            RUNNING.discard(self.instance)
             if outer is not None and conn is not None:
                 outer.rollback()
                 conn.close()
         return report
-
-    def _take_leases(self, ctx: RunContext, units: Sequence[Unit]) -> dict[str, int]:
-        """Lease every unit of the run at once, all or none; returns their tokens.
-
-        A lease left by a dead engine instance (see :func:`_dead_instance`) is
-        taken over; any other live lease stops the run with :class:`~crmerp.LeaseHeld`.
-        """
-        dead: set[str] = set()
-        waited = timedelta(0)
-        while True:
-            try:
-                with ctx.tx() as tx:
-                    return {
-                        unit.key: tx.leases.acquire(
-                            self.worker_id,
-                            self.lease_ttl,
-                            unit=unit.key,
-                            instance=self.instance,
-                            take_from=sorted(dead),
-                        )
-                        for unit in units
-                    }
-            except LeaseHeld as held:
-                gone = held.instance
-                if gone is not None and gone not in dead and _dead_instance(gone):
-                    dead.add(gone)
-                    continue
-                if waited >= self.lease_wait:
-                    raise
-                pause = min(_LEASE_POLL, self.lease_wait - waited)
-                self.sleep(pause.total_seconds())
-                waited += pause
 
     def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
         started = time.perf_counter()
@@ -256,37 +224,6 @@ class SyncEngine:
             dry_conn=conn,
             instance=self.instance,
         )
-
-    def _recover(self, ctx: RunContext) -> int:
-        """Settle writes recorded before a crash: link creates that did happen.
-
-        Only the intents of units this run holds: another worker's are its own.
-        """
-        with ctx.tx() as tx:
-            pending = tx.intents.open(list(ctx.tokens))
-        if not pending:
-            return 0
-        links: list[tuple[str, str, str, str, str | None]] = []
-        for intent in pending:
-            side = ctx.side_of(intent.system)
-            if side is None or intent.kind != "create":
-                continue
-            record = _find(ctx, side, intent.entity, intent.reference)
-            if record is not None:
-                links.append(
-                    (
-                        intent.entity,
-                        intent.system,
-                        record.id,
-                        intent.global_id,
-                        intent.payload_hash or None,
-                    )
-                )
-        units = {intent.unit: ctx.unit(intent.entity) for intent in pending}
-        with ctx.tx(*units.values()) as tx:
-            tx.links.put(links)
-            tx.intents.close([i.id for i in pending], IntentStatus.RECOVERED)
-        return len(pending)
 
     # --- conflicts, reviews and quarantine ----------------------------------------------
 
@@ -427,42 +364,3 @@ class SyncEngine:
                 adapter.close()
             except Exception as exc:  # closing must not hide the run's outcome
                 raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
-
-
-_LEASE_POLL = timedelta(seconds=5)
-"""How often a run waiting for a lease (``lease_wait``) tries again."""
-
-_RUNNING: set[str] = set()
-"""Instances of this process inside a run (their leases are live, whatever the clock)."""
-
-
-def _instance_name(worker_id: str) -> str:
-    """``worker_id@host:pid:nonce``: one engine instance of one process."""
-    return f"{worker_id}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _dead_instance(instance: str) -> bool:
-    """True when ``instance`` is an engine of this host that can no longer run:
-    its process is gone, or it is of this process and not inside a run (its run
-    raised before releasing its leases)."""
-    _worker, _, where = instance.rpartition("@")
-    host, _, rest = where.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    if int(pid_text) == os.getpid():
-        return instance not in _RUNNING
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:
-    def call() -> Any:
-        return side.adapter.find_by_reference(entity, [reference])
-
-    return ctx.call(f"find {side.system} {entity}", call).get(reference)
