@@ -155,18 +155,10 @@ class Inbox:
         """Give staged rows their global id, ``(system, native_id, global_id)``; they
         are no longer new. With ``review`` they are held for that match review,
         otherwise any hold is cleared."""
-        c = inbox.c
         status = InboxStatus.REVIEW if review is not None else InboxStatus.PENDING
         note = f"match review {review}" if review is not None else None
-        stmt = (
-            update(inbox)
-            .where(
-                c.scope == self._scope,
-                c.entity == entity,
-                c.system == bindparam("b_system"),
-                c.native_id == bindparam("b_native"),
-            )
-            .values(global_id=bindparam("b_global"), note=note, status=status.value, new=False)
+        stmt = self._by_key(entity).values(
+            global_id=bindparam("b_global"), note=note, status=status.value, new=False
         )
         for chunk in chunks(list(rows), 2000):
             self._s.execute(
@@ -216,18 +208,20 @@ class Inbox:
         ``failed`` keeps them out of later passes until they are retried."""
         if not keys:
             return
-        c = inbox.c
-        stmt = (
-            update(inbox)
-            .where(
-                c.scope == self._scope,
-                c.entity == entity,
-                c.system == bindparam("b_system"),
-                c.native_id == bindparam("b_native"),
-            )
-            .values(attempts=c.attempts + 1, note=note, status=status.value)
+        stmt = self._by_key(entity).values(
+            attempts=inbox.c.attempts + 1, note=note, status=status.value
         )
         self._s.execute(stmt, [{"b_system": s, "b_native": n} for s, n in keys])
+
+    def _by_key(self, entity: str) -> Any:
+        """An UPDATE of the row of ``entity`` keyed by ``b_system`` and ``b_native``."""
+        c = inbox.c
+        return update(inbox).where(
+            c.scope == self._scope,
+            c.entity == entity,
+            c.system == bindparam("b_system"),
+            c.native_id == bindparam("b_native"),
+        )
 
     def retry_failed(self, entity: str, note: str | None = None) -> None:
         """Put ``failed`` rows of ``entity`` back in line (only those whose note is

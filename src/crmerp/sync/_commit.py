@@ -65,8 +65,11 @@ class _Changes:
             tx.bases.drop(entity, self.drop_bases)
         tx.bases.put(entity, self.bases)
         tx.inbox.unstage(entity, self.unstage)
+        waiting: dict[tuple[str, InboxStatus], list[tuple[str, str]]] = {}
         for system, native_id, note, status in self.defer:
-            tx.inbox.defer(entity, [(system, native_id)], note, status)
+            waiting.setdefault((note, status), []).append((system, native_id))
+        for (note, status), keys in waiting.items():
+            tx.inbox.defer(entity, keys, note, status)
         if self.derived:
             tx.inbox.stage(self.derived)
         tx.log.audit(run_id, self.audit)
