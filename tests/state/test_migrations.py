@@ -22,6 +22,7 @@ V1_SINCE = (
     "ALTER TABLE crmerp_inbox DROP COLUMN version",
     "ALTER TABLE crmerp_inbox DROP COLUMN raw_hash",
     "ALTER TABLE crmerp_links DROP COLUMN raw_hash",
+    "ALTER TABLE crmerp_intents DROP COLUMN items",
 )
 """What puts the tables of a new state back in their version 1 shape (beside the leases)."""
 

@@ -65,11 +65,17 @@ def _add_raw_hashes(conn: Any) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN raw_hash VARCHAR(64)"))
 
 
+def _intent_batches(conn: Any) -> None:
+    """5 -> 6: an intent row may hold the writes of a whole batch."""
+    conn.execute(text("ALTER TABLE crmerp_intents ADD COLUMN items TEXT"))
+
+
 MIGRATIONS: dict[int, Any] = {
     1: _inbox_status,
     2: _inbox_version,
     3: _fenced_leases,
     4: _add_raw_hashes,
+    5: _intent_batches,
 }
 """Version -> function(connection) that upgrades a state from that version by one."""
 

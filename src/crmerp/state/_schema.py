@@ -21,7 +21,7 @@ from crmerp.state._rows import ConflictStatus, InboxStatus, IntentStatus
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "metadata"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this crmerp writes; older states are migrated, newer refused."""
 
 metadata = MetaData()
@@ -125,6 +125,9 @@ intents = Table(
     # The unit of work that recorded the intent (``Unit.key``); only a worker that
     # holds that unit's lease settles it.
     Column("unit", String(256), nullable=False, server_default=""),
+    # The writes of a whole batch as JSON (system, global id, kind, reference,
+    # native id, payload hash each); NULL on a row that holds one write.
+    Column("items", Text, nullable=True),
     Index("ix_intents_open", "scope", "status"),
 )
 
