@@ -24,7 +24,7 @@ import pytest
 from crmerp.match import ExactKeyMatcher
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine, SyncReport
-from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
+from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter, FaultPlan, Trigger
 from tests.reliability._helpers import tally_run
 
 BOUNDARIES = (
@@ -213,5 +213,37 @@ def test_a_write_answered_stale_is_merged_again_never_written_over() -> None:
         assert _phones(company.erp_party()) == ["+4930111111"]
         assert company.crm_account()["Payment_Terms__c"] == "net 45"
         assert company.run().writes == 0
+    finally:
+        company.close()
+
+
+def test_a_retry_refused_as_stale_after_a_lost_answer_counts_as_written() -> None:
+    """The write went through but its answer was lost; the retry, expecting the
+    version read before it, is refused as stale. The record holds what the engine
+    wrote, so the write is done: it must not come back as an edit of that side
+    (whose old base would then let it win over a real edit made since)."""
+    company = Company(conditional=True)
+    try:
+        company.erp.edit(
+            "party.party",
+            company.party,
+            contact_mechanisms=[{"type": "email", "value": "billing@acme.example"}],
+        )
+        company.crm_adapter.faults = FaultPlan(lost_answer=Trigger(at=1, on="write"))
+        first = company.run().entity("customer").crm
+        company.crm_adapter.faults = None
+        assert (first.updated, first.stale) == (1, 0)
+        assert company.crm_account()["Email__c"] == "billing@acme.example"
+        company.erp.edit(
+            "party.party",
+            company.party,
+            contact_mechanisms=[{"type": "email", "value": "invoices@acme.example"}],
+        )
+        company.settle()
+        assert company.crm_account()["Email__c"] == "invoices@acme.example"
+        assert [m["value"] for m in company.erp_party()["contact_mechanisms"]] == [
+            "invoices@acme.example"
+        ]
+        assert company.engine().conflicts() == []
     finally:
         company.close()

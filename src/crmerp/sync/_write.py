@@ -92,11 +92,11 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
     restage = list(checked.restage)
     stale = [(key, plan, op) for key, plan, op in ops if _is_stale(results.get(key), op)]
     if stale:
-        again = _restage_stale(ctx, entity, stale, restage, resend=True)
+        again = _restage_stale(ctx, entity, stale, restage, results, resend=True)
         for key, plan, op in again:
             results.update(_send(ctx, entity, op.side, [(key, plan, op)]))
         still = [(k, p, o) for k, p, o in again if _is_stale(results.get(k), o)]
-        _restage_stale(ctx, entity, still, restage, resend=False)
+        _restage_stale(ctx, entity, still, restage, results, resend=False)
     return attrs.evolve(
         checked, results=results, restage=tuple(restage), intent_ids=tuple(intent_ids)
     )
@@ -187,11 +187,18 @@ def _restage_stale(
     entity: str,
     stale: Sequence[tuple[OpKey, GroupPlan, Op]],
     restage: list[InboxRow],
+    results: dict[OpKey, WriteResult],
     *,
     resend: bool,
 ) -> list[tuple[OpKey, GroupPlan, Op]]:
     """Re-read the records whose writes were refused as stale and stage them
     again: the edit that made them stale is merged, never written over.
+
+    A record found holding exactly what this write would have made of it was
+    written after all: an attempt whose answer was lost went through, and the
+    retry that expected the old version was refused. Its answer becomes done
+    (otherwise the engine's own write would come back as somebody's edit, with
+    the base still before it, and could win over a real edit made since).
 
     A record found holding exactly what the engine itself last wrote there (a
     write of an earlier pass whose group had to wait) was made stale by the
@@ -213,7 +220,11 @@ def _restage_stale(
                 # Edited into a form that does not validate: the edit is newer
                 # than the cursor, so the next read quarantines it with its reason.
                 continue
-            ours = current is not None and fingerprint(dumps(current)) == op.own
+            held = fingerprint(dumps(current)) if current is not None else None
+            if record is not None and held is not None and held == op.seen_hash:
+                results[key] = WriteResult.done(native_id)
+                continue
+            ours = held is not None and held == op.own
             if resend and record is not None and ours:
                 again.append((key, plan, attrs.evolve(op, version=record.version)))
                 continue
