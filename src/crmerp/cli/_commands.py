@@ -67,11 +67,30 @@ DebugOption = Annotated[
     bool,
     typer.Option("--debug", help="Show the full traceback when something fails."),
 ]
+ENTITY_NAMES = ("customer", "product", "price_list", "quote", "order", "invoice")
+"""The entities ``--entity`` takes: :data:`crmerp.adapters.ENTITIES`, written out so
+that building the command does not import the library (a test holds them equal)."""
+
+
+def _known_entities(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        if value not in ENTITY_NAMES:
+            hint = next((n for n in ENTITY_NAMES if value.rstrip("s") == n), None)
+            raise typer.BadParameter(
+                f"no entity {value!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; known: {', '.join(ENTITY_NAMES)}"
+            )
+    return values
+
+
 EntityOption = Annotated[
     list[str] | None,
     typer.Option(
         "--entity",
         "-e",
+        metavar="ENTITY",
+        callback=_known_entities,
         help="Only this entity (repeatable): customer, product, "
         "price_list, quote, order, invoice. Default: all.",
     ),
@@ -137,20 +156,31 @@ def _waiting(out: Output, conflicts: int, quarantined: int) -> None:
 
 
 def init(
-    config: ConfigOption = None, as_json: JsonOption = False, debug: DebugOption = False
+    config: ConfigOption = None,
+    rebaseline: Annotated[
+        bool,
+        typer.Option(
+            "--rebaseline",
+            help="The state file was lost or damaged and is started anew: accept the new "
+            "state (the next sync re-reads both systems and links by reference).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Create the sync state the config names (once, before the first sync).
 
     crmerp never takes a missing state for a first run: a state file that
     vanished must stop a sync, not start it over. So a new state is made here,
-    on purpose. Running init on an existing state only checks it.
+    on purpose. Running init on an existing state only checks it. After a lost
+    state file, give --rebaseline (see `crmerp state rebaseline`).
     """
     from crmerp.cli._session import open_state_for
 
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_state_for(loaded, create=True):
+        with open_state_for(loaded, create=True, rebaseline=rebaseline):
             pass
         out.show(f"State ready at {loaded.redact(loaded.state_url)}. Next: {out.command('plan')}")
         out.json({"state": loaded.redact(loaded.state_url), "ready": True})

@@ -63,6 +63,8 @@ CONFIG_FILE = "crmerp.toml"
 """The config file looked for in the working directory."""
 CONFIG_ENV = "CRMERP_CONFIG"
 """Environment variable naming the config file, when ``--config`` is not given."""
+CONFIG_DOCS = "Guides > The crmerp command > crmerp.toml"
+"""Where the docs describe the config file (a test holds the page and heading there)."""
 MASK = "***"
 """What a secret is shown as."""
 MATCHERS = ("probabilistic", "exact", "none")
@@ -220,8 +222,9 @@ def load_config(
     file = find_config(path)
     if not file.is_file():
         raise ConfigError(
-            f"no config file {str(file)!r}; create one (see `crmerp --help` and "
-            "the docs: Guides > Configure the command) or pass --config",
+            f"no config file {str(file)!r}; write one (the docs describe it under "
+            f"{CONFIG_DOCS}; `crmerp demo` writes an example, crmerp-demo.toml) "
+            "or pass --config",
             path=str(file),
         )
     text = file.read_text(encoding="utf-8")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from crmerp.state._dialect import Session, now
+from crmerp.state._dialect import Session, aware, now
 from crmerp.state._schema import audit, runs
 
 __all__ = ["Log"]
@@ -51,14 +53,27 @@ class Log:
         )
 
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The most recent runs, newest first."""
+        """The most recent runs, newest first: ``run_id``, ``mode``, ``started_at``
+        and ``finished_at`` (timezone-aware UTC) and ``report`` (the run's
+        :meth:`~crmerp.sync.SyncReport.to_dict`, ``None`` while it runs)."""
         rows = self._s.execute(
             select(runs)
             .where(runs.c.scope == self._scope)
             .order_by(runs.c.started_at.desc())
             .limit(limit)
         )
-        return [dict(r._mapping) for r in rows]
+        return [_run(dict(r._mapping)) for r in rows]
+
+
+def _run(row: dict[str, Any]) -> dict[str, Any]:
+    report = row.get("report")
+    if isinstance(report, str):
+        with suppress(json.JSONDecodeError):  # one written by hand or an old release
+            row["report"] = json.loads(report)
+    for key in ("started_at", "finished_at"):
+        if key in row:
+            row[key] = aware(row[key])
+    return row
 
 
 @lru_cache(maxsize=1)

@@ -229,7 +229,8 @@ class SyncEngine:
         unknown = set(wanted) - set(ENTITIES)
         if unknown:
             raise UsageError(
-                f"unknown entities {sorted(unknown)}; known: {list(ENTITIES)}", code="engine-entity"
+                f"no entity {', '.join(map(repr, sorted(unknown)))}; known: {', '.join(ENTITIES)}",
+                code="engine-entity",
             )
         return [
             e
@@ -301,11 +302,17 @@ class SyncEngine:
         For a field conflict give ``pick="crm"`` or ``"erp"`` (take that side's value)
         or ``value=...``. For a match review give ``pick="link"`` (the same entity)
         or ``pick="new"`` (different entities: keep both, never propose again).
+        An unknown id raises :class:`~crmerp.UsageError` with code
+        ``resolve-unknown``; a conflict already settled, code ``resolve-settled``.
         """
         with self.state.transaction(self.scope) as tx:
             conflict = tx.reviews.conflict(conflict_id)
-            if conflict is None or conflict.status != "open":
-                raise UsageError(f"no open conflict {conflict_id}", code="resolve-unknown")
+            if conflict is None:
+                raise UsageError(f"no conflict {conflict_id}", code="resolve-unknown")
+            if conflict.status != "open":
+                raise UsageError(
+                    f"conflict {conflict_id} is already {conflict.status}", code="resolve-settled"
+                )
             if conflict.kind == "match":
                 self._resolve_match(tx, conflict, pick)
                 return
@@ -376,9 +383,22 @@ class SyncEngine:
             return tx.reviews.quarantined()
 
     def retry_quarantined(self, ids: Iterable[int] | None = None) -> int:
-        """Put quarantined records back in line for the next run; returns how many."""
+        """Put quarantined records back in line for the next run; returns how many.
+
+        ``ids`` (default: every quarantined record) name records of
+        :meth:`quarantined`; an id that names none raises
+        :class:`~crmerp.UsageError` (code ``quarantine-unknown``) and nothing is
+        put back.
+        """
+        wanted = None if ids is None else set(ids)
         with self.state.transaction(self.scope) as tx:
-            chosen = [q for q in tx.reviews.quarantined() if ids is None or q.id in set(ids)]
+            chosen = [q for q in tx.reviews.quarantined() if wanted is None or q.id in wanted]
+            unknown = sorted((wanted or set()) - {q.id for q in chosen})
+            if unknown:
+                raise UsageError(
+                    f"no quarantined record {', '.join(map(str, unknown))}",
+                    code="quarantine-unknown",
+                )
             for item in chosen:
                 tx.inbox.defer(item.entity, [(item.system, item.native_id)], "retry")
             self._requeue_failed(tx, chosen)
