@@ -232,6 +232,14 @@ def sync(
         bool,
         typer.Option("--progress/--no-progress", help="Progress bars on stderr (terminals only)."),
     ] = True,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="With --json: list every record the run changed, field by field "
+            "(old, new, origin, rule).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -251,6 +259,7 @@ def sync(
         ):
             report = engine.reconcile(entity or None) if reconcile else engine.run(entity or None)
             conflicts, quarantined, code = _scope_code(engine)
+            changed = engine.run_changes(report.run_id) if detail and as_json else None
         seconds = ((report.finished_at or report.started_at) - report.started_at).total_seconds()
         out.show(
             report_view(
@@ -260,7 +269,20 @@ def sync(
             )
         )
         _waiting(out, conflicts, quarantined)
-        out.json(_report_payload(report, conflicts, quarantined, code))
+        payload = _report_payload(report, conflicts, quarantined, code)
+        if changed is not None:
+            from crmerp.cli._history import change_payload
+
+            payload["changes"] = [
+                {
+                    "entity": record.entity,
+                    "global_id": record.global_id,
+                    "native_ids": record.native_ids,
+                    "fields": [change_payload(c) for c in record.changes],
+                }
+                for record in changed
+            ]
+        out.json(payload)
     raise typer.Exit(int(code))
 
 

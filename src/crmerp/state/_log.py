@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from crmerp.state._dialect import Session, aware, now
+from crmerp.state._rows import AuditEntry
 from crmerp.state._schema import audit, runs
 
 __all__ = ["Log"]
@@ -40,6 +41,25 @@ class Log:
             query = query.where(audit.c.global_id == global_id)
         return [dict(r._mapping) for r in self._s.execute(query.order_by(audit.c.id))]
 
+    def history(
+        self,
+        entity: str | None = None,
+        global_id: str | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Field changes, newest first: of one record, of one run, or all of an entity."""
+        c = audit.c
+        query = select(audit).where(c.scope == self._scope)
+        for column, value in ((c.entity, entity), (c.global_id, global_id), (c.run_id, run_id)):
+            if value is not None:
+                query = query.where(column == value)
+        query = query.order_by(c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return [_change(r._mapping) for r in self._s.execute(query)]
+
     def start_run(self, run_id: str, mode: str) -> None:
         """Record that a run started."""
         self._s.execute(
@@ -63,6 +83,29 @@ class Log:
             .limit(limit)
         )
         return [_run(dict(r._mapping)) for r in rows]
+
+
+def _change(row: Any) -> AuditEntry:
+    return AuditEntry(
+        entity=row["entity"],
+        global_id=row["global_id"],
+        field=row["field"],
+        old=_decoded(row["old"]),
+        new=_decoded(row["new"]),
+        origin=row["origin"],
+        rule=row["rule"],
+        run_id=row["run_id"],
+        at=aware(row["at"]) or now(),
+    )
+
+
+def _decoded(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:  # written as text by an older release
+        return text
 
 
 def _run(row: dict[str, Any]) -> dict[str, Any]:

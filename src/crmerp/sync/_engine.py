@@ -26,6 +26,7 @@ from crmerp.state import (
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._history import RecordHistory, record_history, run_changes
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
@@ -376,6 +377,27 @@ class SyncEngine:
             entity, crm_id, erp_id, "confirmed" if pick == "link" else "rejected"
         )
         tx.reviews.set_conflict(conflict.id, ConflictStatus.APPLIED, {"pick": pick})
+
+    def history(self, entity: str, record_id: str, *, limit: int | None = None) -> RecordHistory:
+        """Why a record's fields have their values: every change the engine made to
+        them, newest first, with the old and new value, the side it came from, the
+        run and time, and the rule that decided.
+
+        ``record_id`` is the record's id in either system or its global id. An
+        unknown record raises :class:`~crmerp.UsageError` (code
+        ``history-unknown``).
+
+        >>> engine.history("customer", "0015J0000000000001").changes[0].rule  # doctest: +SKIP
+        'owner:erp'
+        """
+        with self.state.transaction(self.scope) as tx:
+            return record_history(tx, (self.crm.system, self.erp.system), entity, record_id, limit)
+
+    def run_changes(self, run_id: str) -> list[RecordHistory]:
+        """Every field change run ``run_id`` made, record by record, oldest first
+        (``SyncReport.run_id`` names a run; a plan's are rolled back and leave none)."""
+        with self.state.transaction(self.scope) as tx:
+            return run_changes(tx, run_id)
 
     def quarantined(self) -> list[QuarantineRecord]:
         """Records set aside with the reason."""
