@@ -11,6 +11,7 @@ from crmerp.cli import _commands as commands
 from crmerp.cli._demo import demo
 from crmerp.cli._help import Command, Group
 from crmerp.cli._history import history
+from crmerp.cli._serve import serve
 from crmerp.cli._state_commands import state_rebaseline
 
 __all__ = ["app", "main"]
@@ -71,6 +72,7 @@ app.command(cls=Command)(commands.plan)
 app.command(cls=Command)(commands.sync)
 app.command(cls=Command)(commands.status)
 app.command(cls=Command)(history)
+app.command(cls=Command)(serve)
 conflicts_app.command("list", cls=Command)(commands.conflicts_list)
 conflicts_app.command("show", cls=Command)(commands.conflicts_show)
 conflicts_app.command("resolve", cls=Command)(commands.conflicts_resolve)

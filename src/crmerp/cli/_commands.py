@@ -363,6 +363,16 @@ class Pick(StrEnum):
     NEW = "new"
 
 
+def _user() -> str | None:
+    """Who runs the command, for the audit trail (``None`` where the system cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return None
+
+
 def _value(text: str | None) -> Any:
     if text is None:
         return None
@@ -400,9 +410,9 @@ def conflicts_resolve(
         loaded = _loaded(out, config)
         with _open_engine(loaded) as engine:
             if value is not None:
-                engine.resolve(conflict_id, value=_value(value))
+                engine.resolve(conflict_id, value=_value(value), by=_user())
             else:
-                engine.resolve(conflict_id, pick=pick.value if pick else None)
+                engine.resolve(conflict_id, pick=pick.value if pick else None, by=_user())
         how = f"--pick {pick.value}" if pick else f"--value {value}"
         out.show(
             f"Conflict {conflict_id} resolved ({how}). Run `{out.command('sync')}` to apply it."
@@ -458,7 +468,7 @@ def quarantine_retry(
     with out.guarded():
         loaded = _loaded(out, config)
         with _open_engine(loaded) as engine:
-            count = engine.retry_quarantined(None if every else ids)
+            count = engine.retry_quarantined(None if every else ids, by=_user())
         out.show(
             f"{count} record(s) put back in line. Run `{out.command('sync')}` to try them again."
         )

@@ -31,6 +31,8 @@ _RULES = {
 
 
 def _rule(rule: str) -> str:
+    if rule.startswith("decided:"):
+        return f"a person decided: {rule.removeprefix('decided:')}"
     if rule.startswith("owner:"):
         return f"{rule.removeprefix('owner:').upper()} owns the field"
     return _RULES.get(rule, rule)

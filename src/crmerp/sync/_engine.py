@@ -26,6 +26,7 @@ from crmerp.state import (
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._decisions import record_decision, record_retries
 from crmerp.sync._history import RecordHistory, record_history, run_changes
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
@@ -297,7 +298,14 @@ class SyncEngine:
         with self.state.transaction(self.scope) as tx:
             return tx.reviews.conflicts(status)
 
-    def resolve(self, conflict_id: int, *, pick: str | None = None, value: Any = _UNSET) -> None:
+    def resolve(
+        self,
+        conflict_id: int,
+        *,
+        pick: str | None = None,
+        value: Any = _UNSET,
+        by: str | None = None,
+    ) -> None:
         """Settle a parked conflict; the next run applies it.
 
         For a field conflict give ``pick="crm"`` or ``"erp"`` (take that side's value)
@@ -305,9 +313,14 @@ class SyncEngine:
         or ``pick="new"`` (different entities: keep both, never propose again).
         An unknown id raises :class:`~crmerp.UsageError` with code
         ``resolve-unknown``; a conflict already settled, code ``resolve-settled``.
+        ``by`` names the person who decided: the decision goes into the audit
+        trail (origin ``person:<by>``, rule ``decided:<pick or value>``) at once.
         """
         with self.state.transaction(self.scope) as tx:
             conflict = tx.reviews.conflict(conflict_id)
+            if conflict is not None and conflict.status == "open":
+                decided = f"pick {pick}" if value is _UNSET else "value"
+                record_decision(tx, conflict, decided, None if value is _UNSET else value, by)
             if conflict is None:
                 raise UsageError(f"no conflict {conflict_id}", code="resolve-unknown")
             if conflict.status != "open":
@@ -404,13 +417,14 @@ class SyncEngine:
         with self.state.transaction(self.scope) as tx:
             return tx.reviews.quarantined()
 
-    def retry_quarantined(self, ids: Iterable[int] | None = None) -> int:
+    def retry_quarantined(self, ids: Iterable[int] | None = None, *, by: str | None = None) -> int:
         """Put quarantined records back in line for the next run; returns how many.
 
         ``ids`` (default: every quarantined record) name records of
         :meth:`quarantined`; an id that names none raises
         :class:`~crmerp.UsageError` (code ``quarantine-unknown``) and nothing is
-        put back.
+        put back. ``by`` names the person who asked: each retry goes into the
+        audit trail (origin ``person:<by>``, rule ``decided:retry``).
         """
         wanted = None if ids is None else set(ids)
         with self.state.transaction(self.scope) as tx:
@@ -421,6 +435,7 @@ class SyncEngine:
                     f"no quarantined record {', '.join(map(str, unknown))}",
                     code="quarantine-unknown",
                 )
+            record_retries(tx, chosen, by)
             for item in chosen:
                 tx.inbox.defer(item.entity, [(item.system, item.native_id)], "retry")
             self._requeue_failed(tx, chosen)
