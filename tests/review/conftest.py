@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,20 +89,15 @@ def open_engine(
     return lambda: open_configured(config)
 
 
-@pytest.fixture
-def server(open_engine: Callable[[], AbstractContextManager[SyncEngine]]) -> Iterator[str]:
-    """The review page served by uvicorn on a free loopback port; its base URL."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port; yields its base URL."""
     import uvicorn
-
-    from crmerp.review import review_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        review_app(open_engine, token=TOKEN), host="127.0.0.1", port=port, log_level="warning"
-    )
-    running = uvicorn.Server(config)
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -114,3 +110,12 @@ def server(open_engine: Callable[[], AbstractContextManager[SyncEngine]]) -> Ite
     finally:
         running.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(open_engine: Callable[[], AbstractContextManager[SyncEngine]]) -> Iterator[str]:
+    """The review page of the small company, served on a free loopback port."""
+    from crmerp.review import review_app
+
+    with serving(review_app(open_engine, token=TOKEN)) as url:
+        yield url
