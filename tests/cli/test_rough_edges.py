@@ -210,3 +210,10 @@ def test_the_demo_counts_its_own_echoes_and_explains_only_what_it_shows(
     assert int(row.split()[3]) > 0  # the engine's own first-day writes, read back
     assert "Parked conflicts" in day2
     assert "match:" not in day2  # the demo parks field conflicts only
+
+
+def test_serve_stops_in_the_terminal_when_the_config_is_wrong(folder: Path, invoke: Invoke) -> None:
+    result = invoke("serve")  # no crmerp.toml: no server may start
+
+    assert result.exit_code == ExitCode.FAILURE
+    assert "no config file" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -39,6 +40,23 @@ from crmerp.sync._unit import Unit
 __all__ = ["SyncEngine"]
 
 _UNSET: Any = object()
+_log = logging.getLogger("crmerp.sync")
+"""Runs at INFO (start, end, counts), each entity at DEBUG, an early stop at WARNING."""
+
+
+def _log_entity(report: SyncReport, entity: str) -> None:
+    rep = report.entity(entity)
+    _log.debug(
+        "%s %s: read crm %d erp %d, wrote crm %d erp %d, parked %d, quarantined %d",
+        report.run_id[:8],
+        entity,
+        rep.crm.pulled,
+        rep.erp.pulled,
+        rep.crm.writes,
+        rep.erp.writes,
+        rep.conflicts_parked,
+        rep.crm.quarantined + rep.erp.quarantined,
+    )
 
 
 def _no_boundary(_name: str) -> None:
@@ -165,12 +183,23 @@ class SyncEngine:
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = self._recover(ctx)
+            _log.info("%s %s started: scope %r, %s", mode, report.run_id[:8], self.scope, chosen)
             try:
                 for entity in chosen:
                     self._entity(ctx, entity, full=full)
+                    _log_entity(report, entity)
             except RetryBudgetExceeded as exc:
                 report.stopped = str(exc)
+                _log.warning("%s %s stopped early: %s", mode, report.run_id[:8], exc)
             report.finished_at = datetime.now(UTC)
+            _log.info(
+                "%s %s done: %d write(s), %d conflict(s) parked, %d quarantined",
+                mode,
+                report.run_id[:8],
+                report.writes,
+                report.conflicts_parked,
+                report.quarantined,
+            )
             if not dry:
                 with ctx.tx(*units) as tx:
                     tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
