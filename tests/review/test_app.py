@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import httpx
 import pytest
 
+from crmerp.cli import load_config
+from crmerp.cli._session import open_engine as open_configured
+from crmerp.cli._session import open_state_for
 from crmerp.review import review_app
 from crmerp.sync import SyncEngine
-from tests.review.conftest import TOKEN
+from crmerp.testing import FakeCRM, FakeERP
+from tests.cli.conftest import CONFIG
+from tests.review.conftest import TOKEN, serving
 
 Opener = Callable[[], AbstractContextManager[SyncEngine]]
 
@@ -104,3 +110,45 @@ def test_settling_twice_says_already_resolved(server: str, open_engine: Opener) 
 
     assert answer.status_code == 409
     assert "already resolved" in answer.text
+
+
+def test_a_match_review_shows_both_records_and_links_them_when_told(tmp_path: Path) -> None:
+    crm, erp = FakeCRM(tmp_path / "crm.json"), FakeERP(tmp_path / "erp.json")
+    crm.create("Account", Name="Schneider Logistik GmbH")
+    erp.create("party.party", name="SCHNEIDER LOGISTIK G.m.b.H.")
+    crm.save()
+    erp.save()
+    (tmp_path / "crmerp.toml").write_text(
+        CONFIG.replace("state.db", str(tmp_path / "state.db"))
+        .replace('"crm.json"', f'"{tmp_path / "crm.json"}"')
+        .replace('"erp.json"', f'"{tmp_path / "erp.json"}"')
+    )
+    config = load_config(tmp_path / "crmerp.toml")
+    with open_state_for(config, create=True):
+        pass
+    with open_configured(config) as engine:
+        engine.run()
+        (review,) = engine.conflicts()
+    assert review.kind == "match"
+
+    with (
+        serving(review_app(lambda: open_configured(config), token=TOKEN)) as url,
+        _client(url, user="bea") as client,
+    ):
+        page = client.get(f"/conflicts/{review.id}")
+        answer = client.post(
+            f"/conflicts/{review.id}/decide",
+            data={"pick": "link", "form_secret": _secret(page.text)},
+        )
+
+    assert "Schneider Logistik GmbH" in page.text
+    assert "SCHNEIDER LOGISTIK G.m.b.H." in page.text  # the records side by side
+    assert "The same customer: link them" in page.text
+    assert answer.status_code == 303
+    with open_configured(config) as engine:
+        engine.run()
+        # Linked: no match review any more (the two spellings of the name are now a
+        # field conflict of one customer, for a person again).
+        assert [c.kind for c in engine.conflicts()] == ["field"]
+    assert len(FakeCRM(tmp_path / "crm.json").find("Account")) == 1
+    assert len(FakeERP(tmp_path / "erp.json").find("party.party")) == 1
