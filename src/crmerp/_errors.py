@@ -19,6 +19,7 @@
         ├── StateError                  durable sync state is unusable
         │   ├── StateMissing            the state was expected but is not there
         │   ├── StateCorrupt            the state cannot be read or fails its checks
+        │   │   └── StateRestored       the state is older than its last commit: rebaseline it
         │   └── StateVersionError       the state was written by a newer crmerp
         ├── LeaseHeld                   another worker holds the unit of work: try later
         ├── LeaseLost                   another worker took the unit over: stop, write nothing more
@@ -51,6 +52,7 @@ __all__ = [
     "StateCorrupt",
     "StateError",
     "StateMissing",
+    "StateRestored",
     "StateVersionError",
     "TotalsMismatch",
     "TransientError",
@@ -209,6 +211,22 @@ class StateCorrupt(StateError):
     """State exists but cannot be read or fails its integrity checks."""
 
 
+class StateRestored(StateCorrupt):
+    """The state is older than its last commit: restored from a backup, or made anew
+    after its file was lost (its generation marker stayed behind).
+
+    Accept it with ``open_state(url, rebaseline=True)`` (``crmerp state
+    rebaseline``): the next run re-reads both systems and repairs links by the
+    references stamped on records. ``generation`` is the state's, ``marker`` the
+    generation of the last commit.
+    """
+
+    def __init__(self, message: str, *, generation: int, marker: int) -> None:
+        self.generation = generation
+        self.marker = marker
+        super().__init__(message)
+
+
 class StateVersionError(StateError):
     """State was written by a schema version this crmerp does not know."""
 
@@ -271,3 +289,10 @@ class LeaseLost(FatalError):
 
 class AdapterError(FatalError):
     """An adapter broke its contract (wrong answer count, unknown id, ...)."""
+
+
+# Shown as ``crmerp.StateMissing`` (in tracebacks, reprs and the docs), where users
+# import them from, not as the private module that defines them.
+for _name in __all__:
+    globals()[_name].__module__ = "crmerp"
+del _name

@@ -45,6 +45,10 @@ def test_every_command_is_there() -> None:
         ("quarantine",),
         ("quarantine", "list"),
         ("quarantine", "retry"),
+        ("history",),
+        ("serve",),
+        ("state",),
+        ("state", "rebaseline"),
     }
 
 

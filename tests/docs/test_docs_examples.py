@@ -93,3 +93,13 @@ def test_the_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         name = f"{page.relative_to(ROOT)}:{line}"
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         exec(compile(code, name, "exec"), namespace)
+
+
+def test_the_readme_example_runs_again_in_the_same_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # a reader who runs it a second time, where it left its files
+        namespace: dict[str, object] = {"__name__": "docs_readme_again"}
+        for _line, code in python_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+            exec(compile(code, "README.md", "exec"), namespace)

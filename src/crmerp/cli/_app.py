@@ -9,6 +9,10 @@ import typer
 from crmerp import __version__
 from crmerp.cli import _commands as commands
 from crmerp.cli._demo import demo
+from crmerp.cli._help import Command, Group
+from crmerp.cli._history import history
+from crmerp.cli._serve import serve
+from crmerp.cli._state_commands import state_rebaseline
 
 __all__ = ["app", "main"]
 
@@ -21,6 +25,7 @@ _EPILOG = (
 
 app = typer.Typer(
     name="crmerp",
+    cls=Group,
     help="Keep a CRM and an ERP in agreement.",
     epilog=_EPILOG,
     no_args_is_help=True,
@@ -31,10 +36,15 @@ app = typer.Typer(
 """The typer application behind the ``crmerp`` command."""
 
 conflicts_app = typer.Typer(
-    help="Conflicts waiting for a person: list, show, resolve.", no_args_is_help=True
+    cls=Group, help="Conflicts waiting for a person: list, show, resolve.", no_args_is_help=True
+)
+state_app = typer.Typer(
+    cls=Group, help="The sync state itself: rebaseline after a restore.", no_args_is_help=True
 )
 quarantine_app = typer.Typer(
-    help="Records set aside because their data is bad: list, retry.", no_args_is_help=True
+    cls=Group,
+    help="Records set aside because their data is bad: list, retry.",
+    no_args_is_help=True,
 )
 
 
@@ -56,18 +66,22 @@ def _root(
     """Keep a CRM and an ERP in agreement."""
 
 
-app.command()(demo)
-app.command()(commands.init)
-app.command()(commands.plan)
-app.command()(commands.sync)
-app.command()(commands.status)
-conflicts_app.command("list")(commands.conflicts_list)
-conflicts_app.command("show")(commands.conflicts_show)
-conflicts_app.command("resolve")(commands.conflicts_resolve)
-quarantine_app.command("list")(commands.quarantine_list)
-quarantine_app.command("retry")(commands.quarantine_retry)
+app.command(cls=Command)(demo)
+app.command(cls=Command)(commands.init)
+app.command(cls=Command)(commands.plan)
+app.command(cls=Command)(commands.sync)
+app.command(cls=Command)(commands.status)
+app.command(cls=Command)(history)
+app.command(cls=Command)(serve)
+conflicts_app.command("list", cls=Command)(commands.conflicts_list)
+conflicts_app.command("show", cls=Command)(commands.conflicts_show)
+conflicts_app.command("resolve", cls=Command)(commands.conflicts_resolve)
+quarantine_app.command("list", cls=Command)(commands.quarantine_list)
+quarantine_app.command("retry", cls=Command)(commands.quarantine_retry)
 app.add_typer(conflicts_app, name="conflicts")
 app.add_typer(quarantine_app, name="quarantine")
+state_app.command("rebaseline", cls=Command)(state_rebaseline)
+app.add_typer(state_app, name="state")
 
 
 def main() -> None:

@@ -67,11 +67,30 @@ DebugOption = Annotated[
     bool,
     typer.Option("--debug", help="Show the full traceback when something fails."),
 ]
+ENTITY_NAMES = ("customer", "product", "price_list", "quote", "order", "invoice")
+"""The entities ``--entity`` takes: :data:`crmerp.adapters.ENTITIES`, written out so
+that building the command does not import the library (a test holds them equal)."""
+
+
+def _known_entities(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        if value not in ENTITY_NAMES:
+            hint = next((n for n in ENTITY_NAMES if value.rstrip("s") == n), None)
+            raise typer.BadParameter(
+                f"no entity {value!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; known: {', '.join(ENTITY_NAMES)}"
+            )
+    return values
+
+
 EntityOption = Annotated[
     list[str] | None,
     typer.Option(
         "--entity",
         "-e",
+        metavar="ENTITY",
+        callback=_known_entities,
         help="Only this entity (repeatable): customer, product, "
         "price_list, quote, order, invoice. Default: all.",
     ),
@@ -137,20 +156,31 @@ def _waiting(out: Output, conflicts: int, quarantined: int) -> None:
 
 
 def init(
-    config: ConfigOption = None, as_json: JsonOption = False, debug: DebugOption = False
+    config: ConfigOption = None,
+    rebaseline: Annotated[
+        bool,
+        typer.Option(
+            "--rebaseline",
+            help="The state file was lost or damaged and is started anew: accept the new "
+            "state (the next sync re-reads both systems and links by reference).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Create the sync state the config names (once, before the first sync).
 
     crmerp never takes a missing state for a first run: a state file that
     vanished must stop a sync, not start it over. So a new state is made here,
-    on purpose. Running init on an existing state only checks it.
+    on purpose. Running init on an existing state only checks it. After a lost
+    state file, give --rebaseline (see `crmerp state rebaseline`).
     """
     from crmerp.cli._session import open_state_for
 
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
-        with open_state_for(loaded, create=True):
+        with open_state_for(loaded, create=True, rebaseline=rebaseline):
             pass
         out.show(f"State ready at {loaded.redact(loaded.state_url)}. Next: {out.command('plan')}")
         out.json({"state": loaded.redact(loaded.state_url), "ready": True})
@@ -202,6 +232,14 @@ def sync(
         bool,
         typer.Option("--progress/--no-progress", help="Progress bars on stderr (terminals only)."),
     ] = True,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="With --json: list every record the run changed, field by field "
+            "(old, new, origin, rule).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -221,6 +259,7 @@ def sync(
         ):
             report = engine.reconcile(entity or None) if reconcile else engine.run(entity or None)
             conflicts, quarantined, code = _scope_code(engine)
+            changed = engine.run_changes(report.run_id) if detail and as_json else None
         seconds = ((report.finished_at or report.started_at) - report.started_at).total_seconds()
         out.show(
             report_view(
@@ -230,7 +269,20 @@ def sync(
             )
         )
         _waiting(out, conflicts, quarantined)
-        out.json(_report_payload(report, conflicts, quarantined, code))
+        payload = _report_payload(report, conflicts, quarantined, code)
+        if changed is not None:
+            from crmerp.cli._history import change_payload
+
+            payload["changes"] = [
+                {
+                    "entity": record.entity,
+                    "global_id": record.global_id,
+                    "native_ids": record.native_ids,
+                    "fields": [change_payload(c) for c in record.changes],
+                }
+                for record in changed
+            ]
+        out.json(payload)
     raise typer.Exit(int(code))
 
 
@@ -311,6 +363,16 @@ class Pick(StrEnum):
     NEW = "new"
 
 
+def _user() -> str | None:
+    """Who runs the command, for the audit trail (``None`` where the system cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return None
+
+
 def _value(text: str | None) -> Any:
     if text is None:
         return None
@@ -348,9 +410,9 @@ def conflicts_resolve(
         loaded = _loaded(out, config)
         with _open_engine(loaded) as engine:
             if value is not None:
-                engine.resolve(conflict_id, value=_value(value))
+                engine.resolve(conflict_id, value=_value(value), by=_user())
             else:
-                engine.resolve(conflict_id, pick=pick.value if pick else None)
+                engine.resolve(conflict_id, pick=pick.value if pick else None, by=_user())
         how = f"--pick {pick.value}" if pick else f"--value {value}"
         out.show(
             f"Conflict {conflict_id} resolved ({how}). Run `{out.command('sync')}` to apply it."
@@ -406,7 +468,7 @@ def quarantine_retry(
     with out.guarded():
         loaded = _loaded(out, config)
         with _open_engine(loaded) as engine:
-            count = engine.retry_quarantined(None if every else ids)
+            count = engine.retry_quarantined(None if every else ids, by=_user())
         out.show(
             f"{count} record(s) put back in line. Run `{out.command('sync')}` to try them again."
         )

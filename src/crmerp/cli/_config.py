@@ -45,6 +45,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import attrs
 
@@ -63,6 +64,8 @@ CONFIG_FILE = "crmerp.toml"
 """The config file looked for in the working directory."""
 CONFIG_ENV = "CRMERP_CONFIG"
 """Environment variable naming the config file, when ``--config`` is not given."""
+CONFIG_DOCS = "Guides > The crmerp command > crmerp.toml"
+"""Where the docs describe the config file (a test holds the page and heading there)."""
 MASK = "***"
 """What a secret is shown as."""
 MATCHERS = ("probabilistic", "exact", "none")
@@ -220,8 +223,9 @@ def load_config(
     file = find_config(path)
     if not file.is_file():
         raise ConfigError(
-            f"no config file {str(file)!r}; create one (see `crmerp --help` and "
-            "the docs: Guides > Configure the command) or pass --config",
+            f"no config file {str(file)!r}; write one (the docs describe it under "
+            f"{CONFIG_DOCS}; `crmerp demo` writes an example, crmerp-demo.toml) "
+            "or pass --config",
             path=str(file),
         )
     text = file.read_text(encoding="utf-8")
@@ -283,8 +287,7 @@ class _Loader:
     # --- sections -----------------------------------------------------------------------
 
     def _state_url(self, state: Mapping[str, Any]) -> str:
-        url = self._text(state, "state", "url", "sqlite:///crmerp.db")
-        url = self._expand(url, "state.url")
+        url = self._url(self._text(state, "state", "url", "sqlite:///crmerp.db"))
         password = _URL_PASSWORD.search(url)
         if password:
             self.secrets.add(password.group(1))
@@ -295,6 +298,19 @@ class _Loader:
             if file and file != ":memory:" and not Path(file).is_absolute():
                 url = f"sqlite:///{self.path.parent / file}"
         return url
+
+    def _url(self, template: str) -> str:
+        """``state.url`` expanded; values put in its user and password part are
+        percent-encoded, so a password with ``@``, ``/`` or ``:`` stays a password."""
+        scheme, found, rest = template.partition("://")
+        authority, slash, path = rest.partition("/")
+        userinfo, at, host = authority.rpartition("@")
+        if not (found and at):
+            return self._expand(template, "state.url")
+        return (
+            f"{scheme}://{self._expand(userinfo, 'state.url', encode=True)}@"
+            f"{self._expand(host + slash + path, 'state.url')}"
+        )
 
     def _system(self, role: str, body: Mapping[str, Any]) -> SystemConfig:
         from crmerp.adapters import available_adapters
@@ -410,15 +426,16 @@ class _Loader:
             return {k: self._expand_any(v, f"{key}.{k}") for k, v in value.items()}
         return value
 
-    def _expand(self, value: str, key: str) -> str:
+    def _expand(self, value: str, key: str, *, encode: bool = False) -> str:
         def replace(found: re.Match[str]) -> str:
             name = found.group(1)
             if name not in self.environ:
                 raise self.error(f"environment variable {name} is not set", key)
             secret = self.environ[name]
+            shown = quote(secret, safe="") if encode else secret
             if secret:
-                self.secrets.add(secret)
-            return secret
+                self.secrets.update({secret, shown})
+            return shown
 
         return _VARIABLE.sub(replace, value)
 

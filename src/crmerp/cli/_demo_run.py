@@ -204,8 +204,12 @@ class DemoRun:
             self.out.show(
                 Text(
                     "Parked conflicts: both systems changed the same field and the "
-                    "rules leave the choice to a person (match: two records that "
-                    "may be the same customer).",
+                    "rules leave the choice to a person"
+                    + (
+                        " (match: two records that may be the same customer)."
+                        if any(c.kind == "match" for c in conflicts)
+                        else "."
+                    ),
                     style="dim",
                 ),
                 conflicts_table(conflicts, self.out, record_labels(engine, conflicts)),

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from crmerp._errors import ConfigError, CrmErpError
+from crmerp._errors import ConfigError, CrmErpError, StateCorrupt, UsageError
 from crmerp.cli._exit import ExitCode
 
 __all__ = ["Output", "to_json"]
@@ -112,6 +112,17 @@ class Output:
             yield
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except ConfigError as exc:
+            self._failed(exc, _message(exc))
+        except StateCorrupt as exc:  # name the config in the commands it suggests
+            message = str(exc)
+            for step in ("state rebaseline", "init --rebaseline"):
+                message = message.replace(f"`crmerp {step}`", f"`{self.command(step)}`")
+            self._failed(exc, message)
+        except UsageError as exc:  # a wrong argument (an unknown id, a bad pick)
+            hint = _NEXT_STEP.get(exc.code)
+            message = _message(exc) + (f"; see `{self.command(hint)}`" if hint else "")
+            self._failed(exc, message, ExitCode.USAGE)
         except CrmErpError as exc:
             self._failed(exc, _message(exc))
         except OSError as exc:
@@ -125,15 +136,26 @@ class Output:
                 "run again with --debug for the traceback",
             )
 
-    def _failed(self, exc: BaseException, message: str) -> NoReturn:
+    def _failed(
+        self, exc: BaseException, message: str, code: ExitCode = ExitCode.FAILURE
+    ) -> NoReturn:
         if self.debug:
             self.err.print(
                 self.redact("".join(traceback.format_exception(exc))), markup=False, highlight=False
             )
-        self.fail(message)
+        self.fail(message, code)
+
+
+_NEXT_STEP = {
+    "resolve-unknown": "conflicts list --all",
+    "resolve-settled": "conflicts list --all",
+    "quarantine-unknown": "quarantine list",
+}
+"""The command that shows what a usage error's argument should have been."""
 
 
 def _message(exc: CrmErpError) -> str:
-    if isinstance(exc, ConfigError):
-        return str(exc).removesuffix(" [config]")
-    return str(exc)
+    """The error's message for people: without the ``[code]`` tag of usage errors."""
+    text = str(exc)
+    code = getattr(exc, "code", None)
+    return text.removesuffix(f" [{code}]") if isinstance(exc, UsageError) and code else text

@@ -98,7 +98,12 @@ def _count(number: int, style: str = "") -> Text:
 
 
 def report_view(report: SyncReport, out: Output, *, title: str | None = None) -> RenderableType:
-    """The per-entity table of a run, then what it did in sentences."""
+    """The per-entity table of a run, then what it did in sentences.
+
+    "read" counts every record read, the engine's own writes coming back
+    included; "own echo" says how many of those were such echoes (nothing to
+    merge).
+    """
     table = Table(
         title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, title_style="bold"
     )
@@ -106,13 +111,14 @@ def report_view(report: SyncReport, out: Output, *, title: str | None = None) ->
     for header in (
         "read\nCRM",
         "read\nERP",
+        "own\necho",
         "matched",
         "new in\nCRM",
         "updated\nin CRM",
         "new in\nERP",
         "updated\nin ERP",
         "deleted",
-        "settled\nby rule",
+        "by\nrule",
         "parked",
         "quaran-\ntined",
     ):
@@ -131,6 +137,7 @@ def _entity_row(name: str, rep: EntityReport) -> list[Text]:
         Text(name),
         _count(rep.crm.pulled),
         _count(rep.erp.pulled),
+        _count(rep.crm.echoes + rep.erp.echoes, "dim"),
         _count(rep.linked_by_match, "cyan"),
         _count(rep.crm.created, "green"),
         _count(rep.crm.updated, "yellow"),

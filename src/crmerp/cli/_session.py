@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from crmerp.cli._config import Config
 from crmerp.match import ExactKeyMatcher, Matcher, Thresholds, default_matcher
 from crmerp.state import StateStore, open_state
 from crmerp.sync import SyncEngine
 
-__all__ = ["make_matcher", "open_engine", "open_state_for"]
+__all__ = ["make_matcher", "open_engine", "open_state_for", "sqlite_file"]
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` state URL (``None`` for other or in-memory states)."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    return Path(path) if path and path != ":memory:" else None
 
 
 def make_matcher(name: str, thresholds: Thresholds | None = None) -> Matcher | None:
@@ -30,9 +37,22 @@ def make_matcher(name: str, thresholds: Thresholds | None = None) -> Matcher | N
 
 
 @contextmanager
-def open_state_for(config: Config, *, create: bool = False) -> Iterator[StateStore]:
-    """The state the config names; closed on exit."""
-    state = open_state(config.state_url, create=create)
+def open_state_for(
+    config: Config, *, create: bool = False, rebaseline: bool = False
+) -> Iterator[StateStore]:
+    """The state the config names; closed on exit.
+
+    A SQLite state in a folder that does not exist is a
+    :class:`~crmerp.ConfigError` pointing at ``state.url`` in the config.
+    """
+    file = sqlite_file(config.state_url)
+    if file is not None and not file.parent.is_dir():
+        raise config.error(
+            f"the folder {file.parent} of the state file does not exist; create it, "
+            "or change url to a file in a folder that does",
+            "state.url",
+        )
+    state = open_state(config.state_url, create=create, rebaseline=rebaseline)
     try:
         yield state
     finally:

@@ -9,6 +9,7 @@
 """
 
 from crmerp.state._rows import (
+    AuditEntry,
     ConflictRecord,
     ConflictStatus,
     InboxRow,
@@ -24,6 +25,7 @@ from crmerp.state._tx import StateTx
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditEntry",
     "ConflictRecord",
     "ConflictStatus",
     "InboxRow",

@@ -105,6 +105,11 @@ def connect(url: str, *, create: bool) -> Engine:
             _check_version(conn, tables)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
+        if engine.dialect.name == "sqlite":
+            raise StateCorrupt(
+                f"state file {_safe(url).removeprefix('sqlite:///')} cannot be read "
+                f"({exc.orig}). {_DAMAGED_NEXT}"
+            ) from exc
         raise StateCorrupt(f"state at {_safe(url)} cannot be read: {exc.orig}") from exc
     except BaseException:
         engine.dispose()
@@ -118,6 +123,11 @@ def _engine(url: str, *, create: bool) -> Engine:
         if path and path != ":memory:" and not create and not Path(path).exists():
             raise StateMissing(
                 f"no state file {path}; open it with create=True (or `crmerp init`) to start"
+            )
+        if path and path != ":memory:" and not Path(path).parent.is_dir():
+            raise StateMissing(
+                f"the folder {Path(path).parent} of state file {Path(path).name} does not "
+                "exist; create it, or name a state file in a folder that does"
             )
         if path in ("", ":memory:"):
             engine = create_engine(
@@ -154,9 +164,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _check_integrity(conn: Any, engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
-    result = conn.execute(text("PRAGMA quick_check")).scalar()
-    if result != "ok":
-        raise StateCorrupt(f"state file failed its integrity check: {result}")
+    found = [str(row[0]) for row in conn.execute(text("PRAGMA quick_check(20)"))]
+    if found != ["ok"]:
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise StateCorrupt(
+            f"state file {engine.url.database} is damaged: SQLite's integrity check "
+            f"found {found[0].splitlines()[0]!r}{more}. {_DAMAGED_NEXT}"
+        )
+
+
+_DAMAGED_NEXT = (
+    "Restore it from a backup and run `crmerp state rebaseline`, or move it away and "
+    "start a new one with `crmerp init --rebaseline`: the next sync re-reads both "
+    "systems and links records again by the references stamped on them"
+)
 
 
 def _check_version(conn: Any, tables: set[str]) -> None:

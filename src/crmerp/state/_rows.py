@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "AuditEntry",
     "ConflictRecord",
     "ConflictStatus",
     "InboxRow",
@@ -136,6 +137,30 @@ class ConflictRecord:
     resolution: Any
     created_at: datetime
     resolved_at: datetime | None
+
+
+@attrs.frozen
+class AuditEntry:
+    """One line of the audit trail: a field of a record that a run changed.
+
+    ``old`` and ``new`` are the canonical values (as JSON-ready data) before and
+    after; ``origin`` the side the value came from (``crm``, ``erp``, or
+    ``engine`` for a person's resolution), ``rule`` what decided it
+    (``only-change``: one side changed it; ``owner:erp``: that side owns the field;
+    ``latest``, ``function:...``, ``resolved``...), ``run_id`` and ``at`` which run
+    and when. A record seen for the first time has one line with field ``*`` and
+    rule ``first-seen``, its origin naming where it was found.
+    """
+
+    entity: str
+    global_id: str
+    field: str
+    old: Any
+    new: Any
+    origin: str
+    rule: str
+    run_id: str
+    at: datetime
 
 
 @attrs.frozen

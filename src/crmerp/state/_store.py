@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from crmerp._errors import StateCorrupt
+from crmerp._errors import StateCorrupt, StateRestored
 from crmerp.state._dialect import Session, now
 from crmerp.state._open import connect, sidecar_path
 from crmerp.state._schema import cursors, meta
@@ -27,9 +27,12 @@ def open_state(url: str, *, create: bool = False, rebaseline: bool = False) -> S
     ``create`` is true; a damaged one :class:`~crmerp.StateCorrupt`; one written by a
     newer crmerp :class:`~crmerp.StateVersionError`. It is never taken for a first run.
 
-    A SQLite state restored from an older backup is refused unless ``rebaseline``
-    is true, which accepts it and forgets its cursors so the next run re-reads
-    everything and repairs links by the references stamped on records.
+    A SQLite state older than its last commit (restored from a backup, or made
+    anew after the file was lost) is refused with :class:`~crmerp.StateRestored`
+    unless ``rebaseline`` is true, which accepts it and forgets its cursors so the
+    next run re-reads everything and repairs links by the references stamped on
+    records; :attr:`StateStore.rebaselined` then says so. On a state that is not
+    behind, ``rebaseline`` does nothing.
     """
     engine = connect(url, create=create)
     store = StateStore(engine, url)
@@ -50,6 +53,8 @@ class StateStore:
         self.dialect = engine.dialect.name
         self._sidecar = sidecar_path(url)
         self.growth = GrowthTracker(engine) if self.dialect == "postgresql" else None
+        self.rebaselined = False
+        """Whether opening it accepted a state older than its last commit (``rebaseline``)."""
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -105,11 +110,16 @@ class StateStore:
             if stored >= marker:
                 return
             if not rebaseline:
-                raise StateCorrupt(
+                raise StateRestored(
                     f"state generation {stored} is older than its last commit ({marker}): "
-                    "it was restored from a backup. Open with rebaseline=True to accept it; "
-                    "the next run re-reads both systems and repairs links by reference"
+                    "it was restored from a backup, or made anew after the file was lost. "
+                    "If so, accept it with `crmerp state rebaseline` (in code: "
+                    "open_state(url, rebaseline=True)); the next run re-reads both systems "
+                    "and repairs links by the references stamped on records",
+                    generation=stored,
+                    marker=marker,
                 )
+            self.rebaselined = True
             session.execute(delete(cursors))
             set_meta(session, "generation", str(marker))
             set_meta(session, "rebaselined_at", now().isoformat())

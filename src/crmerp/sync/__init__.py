@@ -6,6 +6,7 @@
 """
 
 from crmerp.sync._engine import SyncEngine
+from crmerp.sync._history import RecordHistory
 from crmerp.sync._merge import FieldChange, FieldConflict, MergeOutcome, SideView, merge
 from crmerp.sync._report import EntityReport, PlannedWrite, SideReport, SyncReport
 from crmerp.sync._retry import RetryPolicy
@@ -24,6 +25,7 @@ __all__ = [
     "Partition",
     "PlannedWrite",
     "Policy",
+    "RecordHistory",
     "RetryPolicy",
     "Rules",
     "SideReport",

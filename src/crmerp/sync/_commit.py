@@ -25,6 +25,10 @@ from crmerp.sync._write import Sent
 
 __all__ = ["commit"]
 
+_AGREED_RULES = frozenset({"only-change", "same-change"})
+"""Rules of fields a first sight takes without a choice (one side had a value,
+or both the same one): not worth an audit line each."""
+
 LinkRow = tuple[str, str, str, str, str | None, str | None]
 """(entity, system, native id, global id, hash of what that side holds, raw hash of
 the payload it was read from)."""
@@ -271,7 +275,8 @@ class _Settle:
                 self.rep.conflicts_parked += 1
 
     def _first_seen(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:
-        """One audit row for a record merged without a base: where it came from."""
+        """One audit row for a record merged without a base: where it came from;
+        and one per field the two sides held apart, with the rule that chose."""
         assert plan.outcome is not None
         sides = {side.name for side in self.ctx.sides() if side.system in staged}
         origins = sorted({c.origin for c in plan.outcome.changes} | sides) or ["engine"]
@@ -285,4 +290,17 @@ class _Settle:
                 "origin": "+".join(origins),
                 "rule": "first-seen",
             }
+        )
+        self.changes.audit.extend(
+            {
+                "entity": self.entity,
+                "global_id": plan.gid,
+                "field": c.field,
+                "old": json.dumps(c.old, default=str),
+                "new": json.dumps(c.new, default=str),
+                "origin": c.origin,
+                "rule": c.rule,
+            }
+            for c in plan.outcome.changes
+            if c.rule not in _AGREED_RULES
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -25,6 +26,8 @@ from crmerp.state import (
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._decisions import record_decision, record_retries
+from crmerp.sync._history import RecordHistory, record_history, run_changes
 from crmerp.sync._leasing import RUNNING, instance_name, take_leases
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
@@ -37,6 +40,23 @@ from crmerp.sync._stamps import is_copy_review, settle_copy
 __all__ = ["SyncEngine"]
 
 _UNSET: Any = object()
+_log = logging.getLogger("crmerp.sync")
+"""Runs at INFO (start, end, counts), each entity at DEBUG, an early stop at WARNING."""
+
+
+def _log_entity(report: SyncReport, entity: str) -> None:
+    rep = report.entity(entity)
+    _log.debug(
+        "%s %s: read crm %d erp %d, wrote crm %d erp %d, parked %d, quarantined %d",
+        report.run_id[:8],
+        entity,
+        rep.crm.pulled,
+        rep.erp.pulled,
+        rep.crm.writes,
+        rep.erp.writes,
+        rep.conflicts_parked,
+        rep.crm.quarantined + rep.erp.quarantined,
+    )
 
 
 def _no_boundary(_name: str) -> None:
@@ -163,12 +183,23 @@ class SyncEngine:
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = recover(ctx)
+            _log.info("%s %s started: scope %r, %s", mode, report.run_id[:8], self.scope, chosen)
             try:
                 for entity in chosen:
                     self._entity(ctx, entity, full=full)
+                    _log_entity(report, entity)
             except RetryBudgetExceeded as exc:
                 report.stopped = str(exc)
+                _log.warning("%s %s stopped early: %s", mode, report.run_id[:8], exc)
             report.finished_at = datetime.now(UTC)
+            _log.info(
+                "%s %s done: %d write(s), %d conflict(s) parked, %d quarantined",
+                mode,
+                report.run_id[:8],
+                report.writes,
+                report.conflicts_parked,
+                report.quarantined,
+            )
             if not dry:
                 with ctx.tx(*units) as tx:
                     tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
@@ -197,7 +228,8 @@ class SyncEngine:
         unknown = set(wanted) - set(ENTITIES)
         if unknown:
             raise UsageError(
-                f"unknown entities {sorted(unknown)}; known: {list(ENTITIES)}", code="engine-entity"
+                f"no entity {', '.join(map(repr, sorted(unknown)))}; known: {', '.join(ENTITIES)}",
+                code="engine-entity",
             )
         return [
             e
@@ -232,17 +264,35 @@ class SyncEngine:
         with self.state.transaction(self.scope) as tx:
             return tx.reviews.conflicts(status)
 
-    def resolve(self, conflict_id: int, *, pick: str | None = None, value: Any = _UNSET) -> None:
+    def resolve(
+        self,
+        conflict_id: int,
+        *,
+        pick: str | None = None,
+        value: Any = _UNSET,
+        by: str | None = None,
+    ) -> None:
         """Settle a parked conflict; the next run applies it.
 
         For a field conflict give ``pick="crm"`` or ``"erp"`` (take that side's value)
         or ``value=...``. For a match review give ``pick="link"`` (the same entity)
         or ``pick="new"`` (different entities: keep both, never propose again).
+        An unknown id raises :class:`~crmerp.UsageError` with code
+        ``resolve-unknown``; a conflict already settled, code ``resolve-settled``.
+        ``by`` names the person who decided: the decision goes into the audit
+        trail (origin ``person:<by>``, rule ``decided:<pick or value>``) at once.
         """
         with self.state.transaction(self.scope) as tx:
             conflict = tx.reviews.conflict(conflict_id)
-            if conflict is None or conflict.status != "open":
-                raise UsageError(f"no open conflict {conflict_id}", code="resolve-unknown")
+            if conflict is not None and conflict.status == "open":
+                decided = f"pick {pick}" if value is _UNSET else "value"
+                record_decision(tx, conflict, decided, None if value is _UNSET else value, by)
+            if conflict is None:
+                raise UsageError(f"no conflict {conflict_id}", code="resolve-unknown")
+            if conflict.status != "open":
+                raise UsageError(
+                    f"conflict {conflict_id} is already {conflict.status}", code="resolve-settled"
+                )
             if conflict.kind == "match":
                 self._resolve_match(tx, conflict, pick)
                 return
@@ -307,15 +357,51 @@ class SyncEngine:
         )
         tx.reviews.set_conflict(conflict.id, ConflictStatus.APPLIED, {"pick": pick})
 
+    def history(self, entity: str, record_id: str, *, limit: int | None = None) -> RecordHistory:
+        """Why a record's fields have their values: every change the engine made to
+        them, newest first, with the old and new value, the side it came from, the
+        run and time, and the rule that decided.
+
+        ``record_id`` is the record's id in either system or its global id. An
+        unknown record raises :class:`~crmerp.UsageError` (code
+        ``history-unknown``).
+
+        >>> engine.history("customer", "0015J0000000000001").changes[0].rule  # doctest: +SKIP
+        'owner:erp'
+        """
+        with self.state.transaction(self.scope) as tx:
+            return record_history(tx, (self.crm.system, self.erp.system), entity, record_id, limit)
+
+    def run_changes(self, run_id: str) -> list[RecordHistory]:
+        """Every field change run ``run_id`` made, record by record, oldest first
+        (``SyncReport.run_id`` names a run; a plan's are rolled back and leave none)."""
+        with self.state.transaction(self.scope) as tx:
+            return run_changes(tx, run_id)
+
     def quarantined(self) -> list[QuarantineRecord]:
         """Records set aside with the reason."""
         with self.state.transaction(self.scope) as tx:
             return tx.reviews.quarantined()
 
-    def retry_quarantined(self, ids: Iterable[int] | None = None) -> int:
-        """Put quarantined records back in line for the next run; returns how many."""
+    def retry_quarantined(self, ids: Iterable[int] | None = None, *, by: str | None = None) -> int:
+        """Put quarantined records back in line for the next run; returns how many.
+
+        ``ids`` (default: every quarantined record) name records of
+        :meth:`quarantined`; an id that names none raises
+        :class:`~crmerp.UsageError` (code ``quarantine-unknown``) and nothing is
+        put back. ``by`` names the person who asked: each retry goes into the
+        audit trail (origin ``person:<by>``, rule ``decided:retry``).
+        """
+        wanted = None if ids is None else set(ids)
         with self.state.transaction(self.scope) as tx:
-            chosen = [q for q in tx.reviews.quarantined() if ids is None or q.id in set(ids)]
+            chosen = [q for q in tx.reviews.quarantined() if wanted is None or q.id in wanted]
+            unknown = sorted((wanted or set()) - {q.id for q in chosen})
+            if unknown:
+                raise UsageError(
+                    f"no quarantined record {', '.join(map(str, unknown))}",
+                    code="quarantine-unknown",
+                )
+            record_retries(tx, chosen, by)
             for item in chosen:
                 tx.inbox.defer(item.entity, [(item.system, item.native_id)], "retry")
             self._requeue_failed(tx, chosen)

@@ -80,8 +80,24 @@ class PlannedWrite:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """A value as people read it, cut at 40 characters: text in quotes, nothing as
+    ``(none)``, a record as its filled fields (``number=+49 30 1234, kind=work``),
+    a list as its items joined by ``;``."""
+    text = f'"{value}"' if isinstance(value, str) and value else _plain(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _plain(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "(none)"
+    if isinstance(value, dict):
+        filled = [(k, v) for k, v in value.items() if v not in (None, "", [], {})]
+        return ", ".join(f"{k}={_plain(v)}" for k, v in filled) or "(none)"
+    if isinstance(value, list | tuple):
+        return "; ".join(_plain(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @attrs.define

@@ -50,6 +50,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import httpx
 
+from crmerp._errors import UsageError
 from crmerp.adapters.bottlecrm._errors import (
     BottleCRMProtocolError,
     BottleCRMTransportError,
@@ -106,6 +107,14 @@ class BottleCRMClient:
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if not (token.isascii() and token.isprintable()):
+            # httpx would raise UnicodeEncodeError with the whole header, token
+            # included, in its arguments: say what is wrong without showing it.
+            raise UsageError(
+                "the BottleCRM token holds characters a token cannot have (only printable "
+                "ASCII); copy it again from BottleCRM's settings",
+                code="bottlecrm-token",
+            )
         headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
