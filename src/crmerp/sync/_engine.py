@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
@@ -33,6 +33,9 @@ from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
 from crmerp.sync._stamps import is_copy_review, settle_copy
 from crmerp.sync._unit import Unit
+
+if TYPE_CHECKING:
+    from crmerp.service import Batch, EventSource, Watcher, WatchMetrics
 
 __all__ = ["SyncEngine"]
 
@@ -148,7 +151,51 @@ class SyncEngine:
         whose raw payload is the one last read (a plain run skips those)."""
         return self._execute("reconcile", entities, full=True)
 
-    def _execute(self, mode: str, entities: Sequence[str] | None, *, full: bool) -> SyncReport:
+    def watch(
+        self,
+        sources: Sequence[EventSource] = (),
+        *,
+        entities: Sequence[str] | None = None,
+        heartbeat: timedelta = timedelta(seconds=30),
+        window: timedelta = timedelta(milliseconds=100),
+        reconcile_every: timedelta | None = timedelta(days=1),
+        metrics: WatchMetrics | None = None,
+        on_batch: Callable[[Batch], None] | None = None,
+    ) -> Watcher:
+        """A :class:`~crmerp.service.Watcher` that keeps both systems agreeing
+        continuously: call its :meth:`~crmerp.service.Watcher.run` (it blocks until
+        :meth:`~crmerp.service.Watcher.stop`).
+
+        It runs the entities that ``sources`` report news for, gathering events for
+        ``window`` into one micro-batch, polls everything every ``heartbeat`` (so a
+        lost event costs at most one heartbeat) and reconciles fully every
+        ``reconcile_every`` (``None``: never). It holds the leases of its units
+        from start to stop. Events are hints; the change feed stays the truth.
+
+        >>> watcher = engine.watch([WebhookSource(secret=...)])   # doctest: +SKIP
+        >>> watcher.run()                                          # doctest: +SKIP
+        """
+        from crmerp.service._watch import Watcher
+
+        return Watcher(
+            self,
+            sources,
+            entities=entities,
+            heartbeat=heartbeat,
+            window=window,
+            reconcile_every=reconcile_every,
+            metrics=metrics,
+            on_batch=on_batch,
+        )
+
+    def _execute(
+        self,
+        mode: str,
+        entities: Sequence[str] | None,
+        *,
+        full: bool,
+        held: HeldLeases | None = None,
+    ) -> SyncReport:
         chosen = self._entities(entities)
         report = SyncReport(uuid.uuid4().hex, mode, datetime.now(UTC))
         dry = mode == "plan"
@@ -156,10 +203,15 @@ class SyncEngine:
         outer = conn.begin() if conn is not None else None
         ctx = self._context(report, conn)
         units = [ctx.unit(entity) for entity in chosen]
+        if held is not None:
+            held.covers(units)
         _RUNNING.add(self.instance)
         try:
-            if not dry:
+            if held is not None:
+                ctx.tokens = dict(held.tokens)
+            elif not dry:
                 ctx.tokens = self._take_leases(ctx, units)
+            if not dry:
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = self._recover(ctx)
@@ -173,15 +225,31 @@ class SyncEngine:
                 with ctx.tx(*units) as tx:
                     tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
                     tx.intents.purge(list(ctx.tokens))
-                    tx.leases.release(
-                        self.worker_id, units=list(ctx.tokens), instance=self.instance
-                    )
+                    if held is None:
+                        tx.leases.release(
+                            self.worker_id, units=list(ctx.tokens), instance=self.instance
+                        )
         finally:
-            _RUNNING.discard(self.instance)
+            if held is None:
+                _RUNNING.discard(self.instance)
             if outer is not None and conn is not None:
                 outer.rollback()
                 conn.close()
         return report
+
+    def _hold(self, entities: Sequence[str] | None) -> HeldLeases:
+        """Lease the units of ``entities`` until :meth:`HeldLeases.release`: runs
+        given the hold (``_execute(held=...)``) neither take nor release them."""
+        chosen = self._entities(entities)
+        report = SyncReport(uuid.uuid4().hex, "hold", datetime.now(UTC))
+        ctx = self._context(report, None)
+        _RUNNING.add(self.instance)
+        try:
+            tokens = self._take_leases(ctx, [ctx.unit(e) for e in chosen])
+        except BaseException:
+            _RUNNING.discard(self.instance)
+            raise
+        return HeldLeases(self, chosen, tokens)
 
     def _take_leases(self, ctx: RunContext, units: Sequence[Unit]) -> dict[str, int]:
         """Lease every unit of the run at once, all or none; returns their tokens.
@@ -434,6 +502,47 @@ _LEASE_POLL = timedelta(seconds=5)
 
 _RUNNING: set[str] = set()
 """Instances of this process inside a run (their leases are live, whatever the clock)."""
+
+
+class HeldLeases:
+    """Leases an engine instance holds across runs (a watcher's), until released."""
+
+    def __init__(self, engine: SyncEngine, entities: Sequence[str], tokens: dict[str, int]):
+        self.engine = engine
+        self.entities = list(entities)
+        """The entities whose units are held, in dependency order."""
+        self.tokens = tokens
+        """Unit key -> fencing token taken."""
+        self.released = False
+
+    def covers(self, units: Sequence[Unit]) -> None:
+        """A :class:`~crmerp.UsageError` unless every unit is held."""
+        missing = [u.key for u in units if u.key not in self.tokens]
+        if missing or self.released:
+            raise UsageError(
+                f"the run needs units {missing or [u.key for u in units]} the hold lacks",
+                code="engine-hold",
+            )
+
+    def renew(self) -> None:
+        """Renew every held lease; :class:`~crmerp.LeaseLost` if another took one."""
+        engine = self.engine
+        with engine.state.transaction(engine.scope) as tx:
+            tx.leases.check(engine.instance, self.tokens, engine.lease_ttl, checked=self.tokens)
+
+    def release(self) -> None:
+        """Give the leases up (those still this instance's); idempotent."""
+        if self.released:
+            return
+        self.released = True
+        engine = self.engine
+        try:
+            with engine.state.transaction(engine.scope) as tx:
+                tx.leases.release(
+                    engine.worker_id, units=list(self.tokens), instance=engine.instance
+                )
+        finally:
+            _RUNNING.discard(engine.instance)
 
 
 def _instance_name(worker_id: str) -> str:

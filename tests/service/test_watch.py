@@ -1,0 +1,146 @@
+"""The watcher: edits reach the other side through events and through the heartbeat,
+repeats cost nothing, leases are held from start to stop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from crmerp import LeaseHeld, LeaseLost
+from crmerp.service import Batch, Event, WatchMetrics
+from tests.service.conftest import HOUR, Company, ManualSource, batches_until, start
+
+
+def _name(company: Company, account: str) -> str:
+    return str(company.erp.read("party.party", company.customers[account])["name"])
+
+
+def test_an_edit_in_the_crm_reaches_the_erp_through_an_event(company: Company) -> None:
+    account = next(iter(company.customers))
+    source = ManualSource()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        if batch.kind == "catch-up":
+            company.crm.edit("Account", account, Name="Renamed through an event")
+            source.send(Event(entity="customer", system="fake-crm", ids=(account,)))
+
+    seen, hook, _done = batches_until(lambda b, _: b.kind == "events", act)
+    # A heartbeat of an hour: only the event can have run the customer.
+    watcher = company.engine().watch([source], heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert [b.kind for b in seen] == ["catch-up", "events"]
+    assert seen[1].entities == ("customer",)
+    assert _name(company, account) == "Renamed through an event"
+    assert source.stopped
+
+
+def test_an_edit_in_the_erp_reaches_the_crm_through_the_heartbeat_when_events_are_lost(
+    company: Company,
+) -> None:
+    account, party = next(iter(company.customers.items()))
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        if batch.kind == "catch-up":
+            company.erp.edit("party.party", party, name="Renamed, no event sent")
+
+    seen, hook, _done = batches_until(
+        lambda b, _: b.kind == "heartbeat" and b.report is not None and b.report.writes > 0, act
+    )
+    watcher = company.engine().watch(
+        heartbeat=timedelta(milliseconds=20), reconcile_every=None, on_batch=hook
+    )
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert company.crm.read("Account", account)["Name"] == "Renamed, no event sent"
+    assert {b.kind for b in seen} == {"catch-up", "heartbeat"}
+
+
+def test_a_repeated_delivery_is_dropped_and_writes_nothing(company: Company) -> None:
+    account = next(iter(company.customers))
+    source = ManualSource()
+    metrics = WatchMetrics()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        if batch.kind == "catch-up":
+            company.crm.edit("Account", account, Name="Once")
+            source.send(Event(entity="customer", delivery="d-1"))
+        elif len(seen) == 2:
+            source.send(Event(entity="customer", delivery="d-1"))
+            source.send(Event(entity="customer", delivery="d-1"))
+            source.send(Event(entity="product", delivery="d-2"))
+
+    seen, hook, _done = batches_until(lambda b, s: len(s) == 3, act)
+    watcher = company.engine().watch(
+        [source], heartbeat=HOUR, reconcile_every=None, metrics=metrics, on_batch=hook
+    )
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert [(b.kind, b.entities) for b in seen[1:]] == [
+        ("events", ("customer",)),
+        ("events", ("product",)),
+    ]
+    assert [b.report.writes for b in seen[1:] if b.report] == [1, 0]
+    assert metrics.events.labels("duplicate")._value.get() == 2
+
+
+def test_events_within_the_window_run_as_one_batch(company: Company) -> None:
+    accounts = list(company.customers)
+    source = ManualSource()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        if batch.kind == "catch-up":
+            for i, account in enumerate(accounts):
+                company.crm.edit("Account", account, Name=f"Batch {i}")
+                source.send(Event(entity="customer", ids=(account,)))
+
+    seen, hook, _done = batches_until(lambda b, _: b.kind == "events", act)
+    watcher = company.engine().watch([source], heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert len(seen[1].events) == len(accounts)
+    assert seen[1].report is not None
+    assert seen[1].report.writes == len(accounts)
+
+
+def test_the_watcher_holds_its_leases_from_start_to_stop(company: Company) -> None:
+    held: list[BaseException] = []
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        try:
+            company.engine().run(["customer"])
+        except LeaseHeld as exc:
+            held.append(exc)
+        watcher.stop()
+
+    _seen, hook, _done = batches_until(lambda b, _: False, act)
+    watcher = company.engine().watch(heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert len(held) == 1
+    company.engine().run()  # released at the stop: another engine may run now
+
+
+def test_a_watcher_whose_lease_is_taken_over_stops_with_lease_lost(company: Company) -> None:
+    source = ManualSource()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        with company.state.transaction("default") as tx:
+            tx.leases.acquire(
+                "usurper",
+                timedelta(minutes=10),
+                unit="default|customer|0/1",
+                instance="usurper@elsewhere",
+                take_from=[watcher.engine.instance],
+            )
+        source.send(Event(entity="customer"))
+
+    seen, hook, _done = batches_until(lambda b, _: b.report is None, act)
+    watcher = company.engine().watch([source], heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    running = start(watcher)
+    with pytest.raises(LeaseLost):
+        running.join()
+    assert source.stopped
+    assert [b.kind for b in seen] == ["catch-up", "events"]
