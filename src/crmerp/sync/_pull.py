@@ -8,6 +8,7 @@ from crmerp._errors import AdapterError
 from crmerp.adapters import Page
 from crmerp.state import InboxRow
 from crmerp.sync._context import RunContext, Side
+from crmerp.sync._logging import log_quarantine
 from crmerp.sync._stamps import hold_copies
 from crmerp.sync._translate import translate
 
@@ -46,6 +47,10 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
             tx.reviews.release(entity, side.system, [r.native_id for r in staged])
             tx.cursors.set(side.system, entity, keep)
         ctx.boundary("state.commit")
+        for bad in page_rows.bad:
+            log_quarantine(
+                ctx, entity, side.system, str(bad["native_id"]), bad.get("field"), bad["reason"]
+            )
         rep.cursor_after = keep
         ctx.progress(entity, f"read {side.name}", len(page.records))
         if not page.more:
