@@ -9,6 +9,7 @@ import typer
 from crmerp import __version__
 from crmerp.cli import _commands as commands
 from crmerp.cli._demo import demo
+from crmerp.cli._watch import watch
 
 __all__ = ["app", "main"]
 
@@ -61,6 +62,7 @@ app.command()(commands.init)
 app.command()(commands.plan)
 app.command()(commands.sync)
 app.command()(commands.status)
+app.command()(watch)
 conflicts_app.command("list")(commands.conflicts_list)
 conflicts_app.command("show")(commands.conflicts_show)
 conflicts_app.command("resolve")(commands.conflicts_resolve)
