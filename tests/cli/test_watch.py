@@ -38,8 +38,10 @@ def _watch(folder: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": SOURCES}
     env.pop("CRMERP_CONFIG", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "crmerp.cli", "watch", "--heartbeat", "3600", "--reconcile-every"]
-        + ["0", "--log-format", "json"],
+        [
+            *(sys.executable, "-m", "crmerp.cli", "watch"),
+            *("--heartbeat", "3600", "--reconcile-every", "0", "--log-format", "json"),
+        ],
         cwd=folder,
         env=env,
         stdout=subprocess.DEVNULL,
