@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from crmerp import LeaseHeld, LeaseLost
+from crmerp.adapters import Capabilities
 from crmerp.service import Batch, Event, WatchMetrics
+from crmerp.sync import SyncEngine
+from crmerp.testing import FakeCRMAdapter, FakeERPAdapter
 from tests.service.conftest import HOUR, Company, ManualSource, batches_until, start
 
 
@@ -144,3 +148,58 @@ def test_a_watcher_whose_lease_is_taken_over_stops_with_lease_lost(company: Comp
         running.join()
     assert source.stopped
     assert [b.kind for b in seen] == ["catch-up", "events"]
+
+
+class NoFeedCRMAdapter(FakeCRMAdapter):
+    """The fake CRM as a system without a change feed (every read is a full read)."""
+
+    def capabilities(self) -> Capabilities:
+        return attrs.evolve(super().capabilities(), change_feed=False)
+
+
+def test_a_system_without_a_change_feed_fetches_the_ids_an_event_names(
+    company: Company,
+) -> None:
+    account = next(iter(company.customers))
+    source = ManualSource()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        company.crm.edit("Account", account, Name="Fetched by id")
+        source.send(Event(entity="customer", system="fake-crm", ids=(account,)))
+
+    seen, hook, _done = batches_until(lambda b, _: b.kind == "events", act)
+    engine = SyncEngine(
+        crm=NoFeedCRMAdapter(company.crm), erp=FakeERPAdapter(company.erp), state=company.state
+    )
+    watcher = engine.watch([source], heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    report = seen[-1].report
+    assert report is not None
+    assert report.entity("customer").crm.pulled == 1  # not all of them
+    assert _name(company, account) == "Fetched by id"
+
+
+def test_a_record_an_event_names_that_is_gone_counts_as_deleted(
+    company: Company,
+) -> None:
+    account, party = next(iter(company.customers.items()))
+    source = ManualSource()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        company.crm.delete("Account", account)
+        source.send(Event(entity="customer", system="fake-crm", ids=(account,)))
+
+    seen, hook, _done = batches_until(lambda b, _: b.kind == "events", act)
+    engine = SyncEngine(
+        crm=NoFeedCRMAdapter(company.crm), erp=FakeERPAdapter(company.erp), state=company.state
+    )
+    watcher = engine.watch([source], heartbeat=HOUR, reconcile_every=None, on_batch=hook)
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    report = seen[-1].report
+    assert report is not None
+    assert report.entity("customer").crm.pulled == 0
+    # The default rules archive a customer deleted on one side.
+    assert report.entity("customer").erp.updated == 1
+    assert company.erp.read("party.party", party)["active"] is False

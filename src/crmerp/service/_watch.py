@@ -40,6 +40,22 @@ log = logging.getLogger("crmerp.service")
 _STOP: Any = object()
 
 
+def _hints(events: Sequence[Event]) -> dict[tuple[str, str], list[str]]:
+    """(entity, system) -> the ids every event about them named. A pair some event
+    names without ids (or any event naming no entity or system) gets none: that
+    side is read as usual."""
+    hints: dict[tuple[str, str], list[str]] = {}
+    vague: set[tuple[str, str]] = set()
+    for event in events:
+        if event.entity is None or event.system is None:
+            return {}
+        key = (event.entity, event.system)
+        if not event.ids:
+            vague.add(key)
+        hints.setdefault(key, []).extend(event.ids)
+    return {key: ids for key, ids in hints.items() if key not in vague}
+
+
 @attrs.frozen
 class Batch:
     """One micro-batch the watcher ran: why, which entities, the events it answered.
@@ -248,7 +264,11 @@ class Watcher:
             if entities:
                 full = kind == "reconcile"
                 report = self.engine._execute(
-                    "reconcile" if full else "run", entities, full=full, held=held
+                    "reconcile" if full else "run",
+                    entities,
+                    full=full,
+                    held=held,
+                    hints=None if kind != "events" else _hints(events),
                 )
         except LeaseLost:
             self._failed(kind, entities, events, "lease lost")

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
 from crmerp.sync._linking import link_new
-from crmerp.sync._pull import pull
+from crmerp.sync._pull import pull, pull_ids
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
@@ -195,6 +195,7 @@ class SyncEngine:
         *,
         full: bool,
         held: HeldLeases | None = None,
+        hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
     ) -> SyncReport:
         chosen = self._entities(entities)
         report = SyncReport(uuid.uuid4().hex, mode, datetime.now(UTC))
@@ -217,7 +218,7 @@ class SyncEngine:
                 report.recovered_intents = self._recover(ctx)
             try:
                 for entity in chosen:
-                    self._entity(ctx, entity, full=full)
+                    self._entity(ctx, entity, full=full, hints=hints or {})
             except RetryBudgetExceeded as exc:
                 report.stopped = str(exc)
             report.finished_at = datetime.now(UTC)
@@ -283,10 +284,24 @@ class SyncEngine:
                 self.sleep(pause.total_seconds())
                 waited += pause
 
-    def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
+    def _entity(
+        self,
+        ctx: RunContext,
+        entity: str,
+        *,
+        full: bool,
+        hints: Mapping[tuple[str, str], Sequence[str]],
+    ) -> None:
+        """``hints`` (entity, system) -> the ids an event named: a side with no
+        change feed fetches those instead of reading everything."""
         started = time.perf_counter()
         for side in ctx.sides():
-            if side.reads(entity):
+            if not side.reads(entity):
+                continue
+            named = hints.get((entity, side.system))
+            if named is not None and not full and not side.caps.change_feed:
+                pull_ids(ctx, entity, side, named)
+            else:
                 pull(ctx, entity, side, full=full)
         link_new(ctx, entity)
         apply(ctx, entity)
