@@ -93,7 +93,20 @@ def test_a_body_that_is_no_event_is_refused_with_400() -> None:
     assert _post(client, b'{"entity": "spaceship"}').status_code == 400
     assert _post(client, b"[1, 2]").status_code == 400
     assert _post(client, b"not json").status_code == 400
+    signed_empty = {"X-Crmerp-Signature": sign(SECRET, b"")}
+    assert client.post("/events?entity=spaceship", headers=signed_empty).status_code == 400
     assert got == []
+
+
+def test_a_sender_that_cannot_shape_the_body_names_the_entity_in_the_query() -> None:
+    got: list[Event] = []
+    client = InProcess(webhook_app(got.append, secret=SECRET))
+    answer = client.post(
+        "/events?entity=order",
+        headers={"X-Crmerp-Signature": sign(SECRET, b""), "X-Crmerp-Delivery": "x-9"},
+    )
+    assert answer.status_code == 202
+    assert [(e.entity, e.delivery) for e in got] == [("order", "x-9")]
 
 
 def test_refused_deliveries_stage_nothing(company: Company) -> None:

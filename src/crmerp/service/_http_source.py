@@ -26,7 +26,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from crmerp._errors import DataError, FatalError, UsageError
+from crmerp.adapters import ENTITIES
 from crmerp.service._events import SIGNATURE_HEADER, Event, parse_event, signature_ok
 
 if TYPE_CHECKING:
@@ -72,7 +75,9 @@ def webhook_app(
             event = parse_event(body, delivery=request.headers.get(DELIVERY_HEADER))
             entity = request.query_params.get("entity")
             if entity is not None and event.entity is None:
-                event = parse_event(b'{"entity": "%s"}' % entity.encode(), delivery=event.delivery)
+                if entity not in ENTITIES:
+                    raise DataError(f"unknown entity {entity!r}", field="entity")
+                event = attrs.evolve(event, entity=entity)
         except DataError as exc:
             return JSONResponse({"error": exc.reason}, status_code=400)
         deliver(event)
