@@ -220,7 +220,9 @@ class Watcher:
             elif now >= due_beat:
                 self._batch(held, kind, self.entities, events)
                 kind = "heartbeat"
-                due_beat = time.monotonic() + self.heartbeat
+                # A steady beat, counted from the batch's start: a change waits at
+                # most one heartbeat plus one batch, however long batches take.
+                due_beat = max(now + self.heartbeat, time.monotonic())
             elif events:
                 self._batch(held, "events", self._named(events), events)
             else:
