@@ -51,7 +51,9 @@ def test_an_edit_through_trytons_api_reaches_the_crm_under_watch_with_polling(
         if batch.kind == "catch-up":
             assert crm.find("Account", Name="Hotel Alpenblick AG")
             rpc.write("party.party", [hotel], {"name": "Hotel Alpenblick Garmisch AG"})
-        elif (batch.report is not None and batch.report.entity("customer").crm.updated) or len(seen) > 50:
+            return
+        reached = batch.report is not None and batch.report.entity("customer").crm.updated
+        if reached or len(seen) > 50:
             watcher.stop()
 
     watcher = engine.watch(
