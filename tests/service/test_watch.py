@@ -8,7 +8,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from crmerp import LeaseHeld, LeaseLost
+from crmerp import LeaseHeld, LeaseLost, TransientError
 from crmerp.adapters import Capabilities
 from crmerp.service import Batch, Event, WatchMetrics
 from crmerp.sync import SyncEngine
@@ -203,3 +203,52 @@ def test_a_record_an_event_names_that_is_gone_counts_as_deleted(
     # The default rules archive a customer deleted on one side.
     assert report.entity("customer").erp.updated == 1
     assert company.erp.read("party.party", party)["active"] is False
+
+
+def test_a_full_reconcile_runs_on_its_schedule(company: Company) -> None:
+    seen, hook, _done = batches_until(lambda b, _: b.kind == "reconcile")
+    watcher = company.engine().watch(
+        heartbeat=HOUR, reconcile_every=timedelta(milliseconds=10), on_batch=hook
+    )
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    assert [b.kind for b in seen] == ["catch-up", "reconcile"]
+    assert seen[-1].report is not None
+    assert seen[-1].report.mode == "reconcile"
+
+
+def test_a_batch_that_fails_for_now_is_counted_and_the_next_heartbeat_tries_again(
+    company: Company,
+) -> None:
+    account = next(iter(company.customers))
+    failures = [TransientError("the ERP is restarting")]
+    health: list[str] = []
+    metrics = WatchMetrics()
+
+    def flaky(step: str) -> None:
+        if step == "merge" and failures:
+            raise failures.pop()
+
+    def act(batch: Batch, seen: list[Batch]) -> None:
+        health.append(watcher.health().status)
+        if batch.kind == "catch-up":
+            company.crm.edit("Account", account, Name="After a failed batch")
+
+    seen, hook, _done = batches_until(
+        lambda b, _: b.report is not None and b.report.writes > 0, act
+    )
+    watcher = company.engine(boundary=flaky).watch(
+        heartbeat=timedelta(milliseconds=20), reconcile_every=None, metrics=metrics, on_batch=hook
+    )
+    hook.holder["w"] = watcher  # type: ignore[attr-defined]
+    start(watcher).join()
+    # The first batch with something to merge failed; the next one did the work.
+    assert [(b.kind, b.report is None) for b in seen] == [
+        ("catch-up", False),
+        ("heartbeat", True),
+        ("heartbeat", False),
+    ]
+    assert "ERP is restarting" in str(seen[1].error)
+    assert health == ["ok", "failing"]
+    assert _name(company, account) == "After a failed batch"
+    assert metrics.runs.labels("heartbeat", "failed")._value.get() == 1
