@@ -109,3 +109,12 @@ def test_a_killed_watcher_loses_nothing_and_the_next_start_writes_nothing_twice(
     again = invoke("sync", "--json")
     assert json.loads(again.stdout)["writes"] == 0
     _no_duplicates(bigger)
+
+
+def test_the_webhook_will_not_start_without_its_shared_secret(
+    bigger: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CRMERP_WEBHOOK_SECRET", raising=False)
+    result = invoke("watch", "--listen", "127.0.0.1:0")
+    assert result.exit_code == 2
+    assert "CRMERP_WEBHOOK_SECRET" in result.output
