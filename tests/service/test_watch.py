@@ -20,14 +20,36 @@ def _name(company: Company, account: str) -> str:
     return str(company.erp.read("party.party", company.customers[account])["name"])
 
 
-def test_an_edit_in_the_crm_reaches_the_erp_through_an_event(company: Company) -> None:
+def _edit(company: Company, side: str, account: str, name: str) -> str:
+    """Rename the customer on ``side``; returns that system's name."""
+    if side == "crm":
+        company.crm.edit("Account", account, Name=name)
+        return "fake-crm"
+    company.erp.edit("party.party", company.customers[account], name=name)
+    return "fake-erp"
+
+
+def _shown(company: Company, side: str, account: str) -> str:
+    """The customer's name as ``side`` shows it."""
+    if side == "crm":
+        return str(company.crm.read("Account", account)["Name"])
+    return _name(company, account)
+
+
+OTHER = {"crm": "erp", "erp": "crm"}
+
+
+@pytest.mark.parametrize("side", ["crm", "erp"])
+def test_an_edit_on_either_side_reaches_the_other_through_an_event(
+    company: Company, side: str
+) -> None:
     account = next(iter(company.customers))
     source = ManualSource()
 
     def act(batch: Batch, seen: list[Batch]) -> None:
         if batch.kind == "catch-up":
-            company.crm.edit("Account", account, Name="Renamed through an event")
-            source.send(Event(entity="customer", system="fake-crm", ids=(account,)))
+            system = _edit(company, side, account, "Renamed through an event")
+            source.send(Event(entity="customer", system=system))
 
     seen, hook, _done = batches_until(lambda b, _: b.kind == "events", act)
     # A heartbeat of an hour: only the event can have run the customer.
@@ -36,18 +58,19 @@ def test_an_edit_in_the_crm_reaches_the_erp_through_an_event(company: Company) -
     start(watcher).join()
     assert [b.kind for b in seen] == ["catch-up", "events"]
     assert seen[1].entities == ("customer",)
-    assert _name(company, account) == "Renamed through an event"
+    assert _shown(company, OTHER[side], account) == "Renamed through an event"
     assert source.stopped
 
 
-def test_an_edit_in_the_erp_reaches_the_crm_through_the_heartbeat_when_events_are_lost(
-    company: Company,
+@pytest.mark.parametrize("side", ["crm", "erp"])
+def test_an_edit_on_either_side_reaches_the_other_through_the_heartbeat_when_events_are_lost(
+    company: Company, side: str
 ) -> None:
-    account, party = next(iter(company.customers.items()))
+    account = next(iter(company.customers))
 
     def act(batch: Batch, seen: list[Batch]) -> None:
         if batch.kind == "catch-up":
-            company.erp.edit("party.party", party, name="Renamed, no event sent")
+            _edit(company, side, account, "Renamed, no event sent")
 
     seen, hook, _done = batches_until(
         lambda b, _: b.kind == "heartbeat" and b.report is not None and b.report.writes > 0, act
@@ -57,7 +80,7 @@ def test_an_edit_in_the_erp_reaches_the_crm_through_the_heartbeat_when_events_ar
     )
     hook.holder["w"] = watcher  # type: ignore[attr-defined]
     start(watcher).join()
-    assert company.crm.read("Account", account)["Name"] == "Renamed, no event sent"
+    assert _shown(company, OTHER[side], account) == "Renamed, no event sent"
     assert {b.kind for b in seen} == {"catch-up", "heartbeat"}
 
 
