@@ -51,6 +51,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "models": ["--seconds", "0.5"],
     "demo": ["--customers", "300"],
     "peers": ["--records", "2000"],
+    "latency": ["--customers", "2000", "--duration", "6", "--quiet", "5"],
 }
 """Arguments for ``--quick``; a script not listed runs with its defaults."""
 

@@ -13,6 +13,7 @@ from crmerp.cli._help import Command, Group
 from crmerp.cli._history import history
 from crmerp.cli._serve import serve
 from crmerp.cli._state_commands import state_rebaseline
+from crmerp.cli._watch import watch
 
 __all__ = ["app", "main"]
 
@@ -78,6 +79,7 @@ conflicts_app.command("show", cls=Command)(commands.conflicts_show)
 conflicts_app.command("resolve", cls=Command)(commands.conflicts_resolve)
 quarantine_app.command("list", cls=Command)(commands.quarantine_list)
 quarantine_app.command("retry", cls=Command)(commands.quarantine_retry)
+app.command(cls=Command)(watch)
 app.add_typer(conflicts_app, name="conflicts")
 app.add_typer(quarantine_app, name="quarantine")
 state_app.command("rebaseline", cls=Command)(state_rebaseline)

@@ -18,6 +18,7 @@ from crmerp.adapters import WriteKind, WriteResult, WriteStatus
 from crmerp.state import ConflictStatus, InboxRow, InboxStatus, StateTx
 from crmerp.sync._codec import dumps, fingerprint
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext
+from crmerp.sync._logging import log_conflict, log_quarantine, log_write
 from crmerp.sync._merge import STILL_PARKED
 from crmerp.sync._plan import GroupPlan, Op, SetAside
 from crmerp.sync._report import EntityReport
@@ -157,6 +158,14 @@ class _Settle:
         if result.status is WriteStatus.FAILED:
             side_rep.failed += 1
             side_rep.quarantined += 1
+            log_quarantine(
+                self.ctx,
+                self.entity,
+                op.side.system,
+                op.native_id or plan.gid,
+                None,
+                f"write refused: {result.reason}",
+            )
             self.changes.quarantine.append(
                 {
                     "entity": self.entity,
@@ -168,6 +177,7 @@ class _Settle:
                 }
             )
             return f"{op.side.system}: {result.reason}", InboxStatus.FAILED
+        log_write(self.ctx, self.entity, op.side.system, op.kind.value, result.native_id, plan.gid)
         if op.kind is WriteKind.DELETE:
             side_rep.deleted += 1
             return None
@@ -186,6 +196,7 @@ class _Settle:
         side = self.ctx.side_of(bad.system)
         if side is not None:
             self.rep.side(side.name).quarantined += 1
+        log_quarantine(self.ctx, self.entity, bad.system, bad.native_id, bad.field, bad.reason)
         self.changes.quarantine.append(
             {
                 "entity": self.entity,
@@ -273,6 +284,7 @@ class _Settle:
             )
             if conflict.reason != STILL_PARKED:
                 self.rep.conflicts_parked += 1
+                log_conflict(self.ctx, self.entity, plan.gid, conflict.field, conflict.reason)
 
     def _first_seen(self, plan: GroupPlan, staged: Mapping[str, InboxRow]) -> None:
         """One audit row for a record merged without a base: where it came from;

@@ -8,9 +8,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmerp._errors import FatalError, RetryBudgetExceeded, UsageError
 from crmerp.adapters import ENTITIES, Adapter
@@ -28,14 +28,17 @@ from crmerp.sync._codec import deterministic_id
 from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
 from crmerp.sync._decisions import record_decision, record_retries
 from crmerp.sync._history import RecordHistory, record_history, run_changes
-from crmerp.sync._leasing import RUNNING, instance_name, take_leases
+from crmerp.sync._leasing import RUNNING, HeldLeases, instance_name, take_leases
 from crmerp.sync._linking import link_new
-from crmerp.sync._pull import pull
+from crmerp.sync._pull import pull, pull_ids
 from crmerp.sync._recovery import recover
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
 from crmerp.sync._stamps import is_copy_review, settle_copy
+
+if TYPE_CHECKING:
+    from crmerp.service import Batch, EventSource, Watcher, WatchMetrics
 
 __all__ = ["SyncEngine"]
 
@@ -168,7 +171,52 @@ class SyncEngine:
         whose raw payload is the one last read (a plain run skips those)."""
         return self._execute("reconcile", entities, full=True)
 
-    def _execute(self, mode: str, entities: Sequence[str] | None, *, full: bool) -> SyncReport:
+    def watch(
+        self,
+        sources: Sequence[EventSource] = (),
+        *,
+        entities: Sequence[str] | None = None,
+        heartbeat: timedelta = timedelta(seconds=30),
+        window: timedelta = timedelta(milliseconds=100),
+        reconcile_every: timedelta | None = timedelta(days=1),
+        metrics: WatchMetrics | None = None,
+        on_batch: Callable[[Batch], None] | None = None,
+    ) -> Watcher:
+        """A :class:`~crmerp.service.Watcher` that keeps both systems agreeing
+        continuously: call its :meth:`~crmerp.service.Watcher.run` (it blocks until
+        :meth:`~crmerp.service.Watcher.stop`).
+
+        It runs the entities that ``sources`` report news for, gathering events for
+        ``window`` into one micro-batch, polls everything every ``heartbeat`` (so a
+        lost event costs at most one heartbeat) and reconciles fully every
+        ``reconcile_every`` (``None``: never). It holds the leases of its units
+        from start to stop. Events are hints; the change feed stays the truth.
+
+        >>> watcher = engine.watch([WebhookSource(secret=...)])   # doctest: +SKIP
+        >>> watcher.run()                                          # doctest: +SKIP
+        """
+        from crmerp.service._watch import Watcher
+
+        return Watcher(
+            self,
+            sources,
+            entities=entities,
+            heartbeat=heartbeat,
+            window=window,
+            reconcile_every=reconcile_every,
+            metrics=metrics,
+            on_batch=on_batch,
+        )
+
+    def _execute(
+        self,
+        mode: str,
+        entities: Sequence[str] | None,
+        *,
+        full: bool,
+        held: HeldLeases | None = None,
+        hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    ) -> SyncReport:
         chosen = self._entities(entities)
         report = SyncReport(uuid.uuid4().hex, mode, datetime.now(UTC))
         dry = mode == "plan"
@@ -176,17 +224,22 @@ class SyncEngine:
         outer = conn.begin() if conn is not None else None
         ctx = self._context(report, conn)
         units = [ctx.unit(entity) for entity in chosen]
+        if held is not None:
+            held.covers(units)
         RUNNING.add(self.instance)
         try:
-            if not dry:
+            if held is not None:
+                ctx.tokens = dict(held.tokens)
+            elif not dry:
                 ctx.tokens = take_leases(ctx, units, lease_wait=self.lease_wait, sleep=self.sleep)
+            if not dry:
                 with ctx.tx() as tx:
                     tx.log.start_run(report.run_id, mode)
                 report.recovered_intents = recover(ctx)
             _log.info("%s %s started: scope %r, %s", mode, report.run_id[:8], self.scope, chosen)
             try:
                 for entity in chosen:
-                    self._entity(ctx, entity, full=full)
+                    self._entity(ctx, entity, full=full, hints=hints or {})
                     _log_entity(report, entity)
             except RetryBudgetExceeded as exc:
                 report.stopped = str(exc)
@@ -204,20 +257,53 @@ class SyncEngine:
                 with ctx.tx(*units) as tx:
                     tx.log.finish_run(report.run_id, json.dumps(report.to_dict(), default=str))
                     tx.intents.purge(list(ctx.tokens))
-                    tx.leases.release(
-                        self.worker_id, units=list(ctx.tokens), instance=self.instance
-                    )
+                    if held is None:
+                        tx.leases.release(
+                            self.worker_id, units=list(ctx.tokens), instance=self.instance
+                        )
         finally:
-            RUNNING.discard(self.instance)
+            if held is None:
+                RUNNING.discard(self.instance)
             if outer is not None and conn is not None:
                 outer.rollback()
                 conn.close()
         return report
 
-    def _entity(self, ctx: RunContext, entity: str, *, full: bool) -> None:
+    def _hold(self, entities: Sequence[str] | None) -> HeldLeases:
+        """Lease the units of ``entities`` until :meth:`HeldLeases.release`: runs
+        given the hold (``_execute(held=...)``) neither take nor release them."""
+        chosen = self._entities(entities)
+        report = SyncReport(uuid.uuid4().hex, "hold", datetime.now(UTC))
+        ctx = self._context(report, None)
+        RUNNING.add(self.instance)
+        try:
+            units = [ctx.unit(e) for e in chosen]
+            tokens = take_leases(ctx, units, lease_wait=self.lease_wait, sleep=self.sleep)
+        except BaseException:
+            RUNNING.discard(self.instance)
+            raise
+        return HeldLeases(
+            self.state, self.scope, self.worker_id, self.instance, self.lease_ttl, chosen, tokens
+        )
+
+    def _entity(
+        self,
+        ctx: RunContext,
+        entity: str,
+        *,
+        full: bool,
+        hints: Mapping[tuple[str, str], Sequence[str]],
+    ) -> None:
+        """``hints`` (entity, system) -> the ids an event named: a side with no
+        change feed fetches those instead of reading everything."""
         started = time.perf_counter()
         for side in ctx.sides():
-            if side.reads(entity):
+            if not side.reads(entity):
+                continue
+            named = hints.get((entity, side.system))
+            if named is not None and not full and not side.caps.change_feed:
+                pull_ids(ctx, entity, side, named)
+            else:
                 pull(ctx, entity, side, full=full)
         link_new(ctx, entity)
         apply(ctx, entity)

@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from crmerp._errors import LeaseHeld
+from crmerp._errors import LeaseHeld, UsageError
+from crmerp.state import StateStore
 from crmerp.sync._context import RunContext
 from crmerp.sync._unit import Unit
 
-__all__ = ["RUNNING", "dead_instance", "instance_name", "take_leases"]
+__all__ = ["RUNNING", "HeldLeases", "dead_instance", "instance_name", "take_leases"]
 
 LEASE_POLL = timedelta(seconds=5)
 """How often a run waiting for a lease (``lease_wait``) tries again."""
@@ -87,3 +88,53 @@ def dead_instance(instance: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+class HeldLeases:
+    """Leases an engine instance holds across runs (a watcher's), until released."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        scope: str,
+        worker_id: str,
+        instance: str,
+        ttl: timedelta,
+        entities: Sequence[str],
+        tokens: dict[str, int],
+    ) -> None:
+        self.state = state
+        self.scope = scope
+        self.worker_id = worker_id
+        self.instance = instance
+        self.ttl = ttl
+        self.entities = list(entities)
+        """The entities whose units are held, in dependency order."""
+        self.tokens = tokens
+        """Unit key -> fencing token taken."""
+        self.released = False
+
+    def covers(self, units: Sequence[Unit]) -> None:
+        """A :class:`~crmerp.UsageError` unless every unit is held."""
+        missing = [u.key for u in units if u.key not in self.tokens]
+        if missing or self.released:
+            raise UsageError(
+                f"the run needs units {missing or [u.key for u in units]} the hold lacks",
+                code="engine-hold",
+            )
+
+    def renew(self) -> None:
+        """Renew every held lease; :class:`~crmerp.LeaseLost` if another took one."""
+        with self.state.transaction(self.scope) as tx:
+            tx.leases.check(self.instance, self.tokens, self.ttl, checked=self.tokens)
+
+    def release(self) -> None:
+        """Give the leases up (those still this instance's); idempotent."""
+        if self.released:
+            return
+        self.released = True
+        try:
+            with self.state.transaction(self.scope) as tx:
+                tx.leases.release(self.worker_id, units=list(self.tokens), instance=self.instance)
+        finally:
+            RUNNING.discard(self.instance)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 from crmerp._errors import AdapterError
-from crmerp.adapters import Page
+from crmerp.adapters import NativeRecord, Page
 from crmerp.state import InboxRow
 from crmerp.sync._context import RunContext, Side
+from crmerp.sync._logging import log_quarantine
 from crmerp.sync._stamps import hold_copies
 from crmerp.sync._translate import translate
 
-__all__ = ["pull"]
+__all__ = ["pull", "pull_ids"]
 
 
 def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
@@ -46,6 +48,10 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
             tx.reviews.release(entity, side.system, [r.native_id for r in staged])
             tx.cursors.set(side.system, entity, keep)
         ctx.boundary("state.commit")
+        for bad in page_rows.bad:
+            log_quarantine(
+                ctx, entity, side.system, str(bad["native_id"]), bad.get("field"), bad["reason"]
+            )
         rep.cursor_after = keep
         ctx.progress(entity, f"read {side.name}", len(page.records))
         if not page.more:
@@ -55,6 +61,43 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         cursor = page.cursor
     if seen is not None:
         _stage_vanished(ctx, entity, side, seen)
+
+
+def pull_ids(ctx: RunContext, entity: str, side: Side, ids: Sequence[str]) -> None:
+    """Stage the records ``ids`` of a side that has no change feed, fetched by id
+    instead of a full read (an event named them). An id the system no longer has
+    is staged as deleted when it is linked. The cursor does not move: the next
+    full read still compares everything."""
+    wanted = list(dict.fromkeys(ids))
+    rep = ctx.report.entity(entity).side(side.name)
+    with ctx.tx() as tx:
+        rep.cursor_before = rep.cursor_after = tx.cursors.get(side.system, entity)
+
+    def call() -> list[NativeRecord]:
+        return side.adapter.fetch(entity, wanted)
+
+    records: list[NativeRecord] = ctx.call(f"fetch {side.system} {entity}", call)
+    ctx.boundary("page.read")
+    rows = translate(ctx, entity, side, records, None, skip=True)
+    ctx.boundary("translate")
+    found = {r.id for r in records}
+    with ctx.tx(ctx.unit(entity)) as tx:
+        gone = tx.links.by_native(entity, side.system, [i for i in wanted if i not in found])
+        vanished = [
+            InboxRow(entity, side.system, nid, gid, None, None, deleted=True)
+            for nid, (gid, _) in gone.items()
+        ]
+        staged = [*rows.staged, *hold_copies(ctx, tx, entity, side, rows.copies), *vanished]
+        tx.inbox.stage(staged, keep_reviews=True)
+        tx.links.put_raw_hashes(entity, side.system, rows.hashed)
+        tx.reviews.quarantine(rows.bad)
+        tx.reviews.release(entity, side.system, [r.native_id for r in staged])
+    ctx.boundary("state.commit")
+    for bad in rows.bad:
+        log_quarantine(
+            ctx, entity, side.system, str(bad["native_id"]), bad.get("field"), bad["reason"]
+        )
+    ctx.progress(entity, f"fetch {side.name}", len(records))
 
 
 def _takes_signpost(adapter: object) -> bool:
