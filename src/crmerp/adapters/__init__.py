@@ -36,10 +36,19 @@ from crmerp.adapters._records import (
     stamped_for,
 )
 from crmerp.adapters._registry import adapter_class, available_adapters, register_adapter
+from crmerp.adapters._transforms import (
+    AddressSlots,
+    first_phone,
+    null_as,
+    numeric_id,
+    phone_number,
+    text_id,
+)
 
 __all__ = [
     "ENTITIES",
     "Adapter",
+    "AddressSlots",
     "Capabilities",
     "EntityMapping",
     "FieldSpec",
@@ -57,14 +66,19 @@ __all__ = [
     "each",
     "field",
     "first_or_none",
+    "first_phone",
     "global_id_of",
     "money",
     "nested",
+    "null_as",
+    "numeric_id",
     "parse_date",
     "parse_datetime",
+    "phone_number",
     "reference_for",
     "register_adapter",
     "stamped_for",
+    "text_id",
     "timestamp",
     "value_map",
 ]
