@@ -76,6 +76,17 @@ def legacy_schema() -> sa.MetaData:
         sa.Column("updated_at", STAMP, nullable=False),
         sa.Column("crmerp_ref", sa.String(120)),
     )
+    sa.Table(  # a table with no stamp and no deleted flag: read in full, deleted for real
+        "parts",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("sku", sa.String(40), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text),
+        sa.Column("unit", sa.String(20), nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False, default=True),
+        sa.Column("crmerp_ref", sa.String(120)),
+    )
     return meta
 
 
@@ -152,3 +163,44 @@ ENTITIES = [
     ),
 ]
 """Customers soft-deleted (reported), products deleted for real."""
+
+UNSTAMPED = [SQLEntity("product", "parts", PRODUCT, reference_column="crmerp_ref")]
+"""Products in a table with no stamp: read in full each run, diffed by the engine."""
+
+
+SETTINGS_TOML = """\
+[erp.settings.entities.customer]
+table = "customers"
+stamp = "updated_at"
+reference = "crmerp_ref"
+deleted = "deleted"
+
+[erp.settings.entities.customer.fields]
+name = "name"
+tax_id = "tax_id"
+emails = "email"
+phones = "phone"
+credit_limit = { amount = "credit_limit", currency = "credit_currency" }
+payment_terms = "payment_terms"
+currency = "currency"
+active = "active"
+
+[erp.settings.entities.customer.children.addresses]
+table = "customer_addresses"
+parent = "customer_id"
+fields = { kind = "kind", street = "street", city = "city", postcode = "postcode", \
+region = "region", country = "country" }
+
+[erp.settings.entities.customer.children.contacts]
+table = "customer_contacts"
+parent = "customer_id"
+fields = { name = "name", role = "role", email = "email", phone = "phone" }
+
+[erp.settings.entities.product]
+table = "products"
+stamp = "updated_at"
+reference = "crmerp_ref"
+fields = { sku = "sku", name = "name", description = "description", unit = "unit", \
+active = "active" }
+"""
+"""The same tables declared in ``crmerp.toml``, with no Python."""
