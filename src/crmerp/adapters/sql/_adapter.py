@@ -58,7 +58,11 @@ class SQLAdapter(Adapter):
         self.page_size = page_size
         self.clock = clock or (lambda: datetime.now(UTC))
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
-        self.tables = self._reflect(specs)
+        try:
+            self.tables = self._reflect(specs)
+        except BaseException:
+            self.close()
+            raise
         mappings = {name: t.spec.mapping for name, t in self.tables.items()}
         setattr(self, "mappings", mappings)  # noqa: B010 - per instance, not per class
 
