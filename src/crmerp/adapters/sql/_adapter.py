@@ -148,17 +148,19 @@ class SQLAdapter(Adapter):
         return {r.reference: r for r in found if r.reference}
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """Each op in its own transaction: a refused op changes nothing and sinks nothing."""
+        """The batch in one transaction; if the database refuses any op of it, each op
+        again in its own, so a refused op changes nothing and sinks nothing else."""
         tables = self._tables(entity)
-        return [self._write(tables, op) for op in ops]
-
-    def _write(self, tables: EntityTables, op: WriteOp) -> WriteResult:
         try:
             with self.engine.begin() as conn:
-                result = write_one(conn, tables, op, self._next_stamp)
-                if result.status.value != "done":
-                    conn.rollback()
-                return result
+                return [write_one(conn, tables, op, self._next_stamp) for op in ops]
+        except sa.exc.StatementError:
+            return [self._write_alone(tables, op) for op in ops]
+
+    def _write_alone(self, tables: EntityTables, op: WriteOp) -> WriteResult:
+        try:
+            with self.engine.begin() as conn:
+                return write_one(conn, tables, op, self._next_stamp)
         except (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.ProgrammingError) as exc:
             return WriteResult.failed(f"refused by the database: {exc.orig}")
         except sa.exc.StatementError as exc:

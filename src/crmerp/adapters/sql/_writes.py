@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crmerp._errors import DataError
+from crmerp._errors import AdapterError, DataError
 from crmerp.adapters._records import WriteKind, WriteOp, WriteResult
 from crmerp.adapters.sql._rows import EntityTables
 from crmerp.adapters.sql._values import key_of, stamp_in, stamp_out, to_column
@@ -20,7 +20,8 @@ def write_one(
     conn: sa.Connection, tables: EntityTables, op: WriteOp, next_stamp: Callable[[], datetime]
 ) -> WriteResult:
     """Apply ``op``; the answer for it. Bad payloads fail, missing records fail (a
-    missing record's delete is done: it is not there)."""
+    missing record's delete is done: it is not there). An op answered other than
+    done has written nothing, so a batch can share one transaction."""
     if op.kind is WriteKind.DELETE:
         return _delete(conn, tables, op, next_stamp)
     try:
@@ -103,7 +104,7 @@ def _create(
     inserted = conn.execute(sa.insert(tables.table).values(_stamped(tables, header, next_stamp())))
     key = inserted.inserted_primary_key[0] if inserted.inserted_primary_key else None
     if key is None:
-        return WriteResult.failed(f"{tables.spec.table} gave no id for the new row")
+        raise AdapterError(f"{tables.spec.table} gave no id for the new row")
     _replace_children(conn, tables, key, children)
     return WriteResult.done(str(key))
 
