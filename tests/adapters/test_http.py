@@ -124,3 +124,18 @@ def test_json_numbers_stay_exact_and_bodies_are_sent_as_json() -> None:
 
     assert answer == {"amount": Decimal("0.1")}
     assert seen == [b'{"amount": "19.99"}']
+
+
+def test_an_error_an_adapter_catches_becomes_the_answer_it_calls_for() -> None:
+    from crmerp.adapters import WriteStatus, answer_for
+
+    limited = answer_for(RateLimited("slow down", retry_after=4.0), "not sent: ")
+    assert (limited.status, limited.retry_after, limited.reason) == (
+        WriteStatus.RETRY,
+        4.0,
+        "not sent: slow down (retry after 4s)",
+    )
+    assert answer_for(TransientError("timeout")).status is WriteStatus.RETRY
+    refused = answer_for(DataError("name is required"))
+    assert refused.status is WriteStatus.FAILED
+    assert "name is required" in refused.reason
