@@ -5,6 +5,8 @@
     python benchmarks/sync.py --records 1000000 --streaming    # engine memory at 1M
     python benchmarks/sync.py --gc-freeze           # as an application that calls gc.freeze()
     python benchmarks/sync.py --full-read           # systems without a change feed
+    python benchmarks/sync.py --erp sql             # the ERP as SQL tables (SQLite file)
+    python benchmarks/sync.py --erp sql --sql-url mysql+pymysql://root@127.0.0.1/bench
 
 Prints records/s for the initial sync of N customers (CRM -> empty ERP), the time
 of a run after 1% of them changed on each side (and its share of the initial
@@ -19,6 +21,11 @@ engine's own; it runs the initial sync only.
 as a system that cannot say what changed: every run reads every record, and the
 run after 1% changed is a full read of both sides (unchanged records stop at
 their raw hash, see sync/_raw.py).
+
+``--erp sql`` puts the ERP in SQL tables read and written by the SQL table
+adapter (crmerp.adapters.sql), declared as crmerp.toml would declare them
+(benchmarks/_sql_erp.py): a SQLite file by default, or the empty database at
+``--sql-url``. The ERP's own edits are then SQL updates of the rows.
 
 ``--gc-freeze`` calls ``gc.freeze()`` once everything is set up, as a sync job can
 after its start-up: the collector then stops rescanning the libraries' objects
@@ -39,7 +46,7 @@ import uuid
 
 import attrs
 
-from crmerp.adapters import Capabilities
+from crmerp.adapters import Adapter, Capabilities
 from crmerp.state import open_state
 from crmerp.sync import SyncEngine
 from crmerp.testing import FakeCRM, FakeCRMAdapter, FakeERP, FakeERPAdapter
@@ -139,6 +146,8 @@ def main() -> None:
         action="store_true",
         help="adapters without a change feed: the run after 1%% changed reads everything",
     )
+    parser.add_argument("--erp", choices=["fake", "sql"], default="fake")
+    parser.add_argument("--sql-url", help="an empty database for --erp sql (default: SQLite)")
     args = parser.parse_args()
     if args.streaming:
         streaming(args.records, args.state, freeze=args.gc_freeze)
@@ -155,9 +164,17 @@ def main() -> None:
             if args.full_read
             else (FakeCRMAdapter, FakeERPAdapter)
         )
+        sql_url = args.sql_url or f"sqlite:///{workdir}/bench-erp.db"
+        if args.erp == "sql":
+            import _sql_erp
+
+            _sql_erp.create_tables(sql_url)
+            erp_adapter: Adapter = _sql_erp.adapter(sql_url, page_size=1000)
+        else:
+            erp_adapter = erp_kind(erp, page_size=1000)
         engine = SyncEngine(
             crm=crm_kind(crm, page_size=1000),
-            erp=erp_kind(erp, page_size=1000),
+            erp=erp_adapter,
             state=state,
             batch_size=1000,
         )
@@ -172,6 +189,7 @@ def main() -> None:
             f"state={args.state} records={args.records} (seeding the fake CRM took "
             f"{seeded:.1f}s, not counted){' gc frozen' if args.gc_freeze else ''}"
             f"{' no change feed (full reads)' if args.full_read else ''}"
+            f" erp={args.erp}{' ' + sql_url.split('://')[0] if args.erp == 'sql' else ''}"
         )
         print(
             f"initial sync: {created} created in {initial:.2f}s = "
@@ -190,7 +208,11 @@ def main() -> None:
                 f"{back.echoes + back.unchanged:,} creates as echoes/unchanged: "
                 f"{echo_run.writes} writes in {echo_seconds:.2f}s"
             )
-            change_one_percent(crm, erp, ids)
+            if args.erp == "sql":
+                change_one_percent(crm, FakeERP(), ids)
+                _sql_erp.rename_one_percent(sql_url)
+            else:
+                change_one_percent(crm, erp, ids)
             started, cpu = time.perf_counter(), time.process_time()
             again = engine.run(["customer"])
             incremental = time.perf_counter() - started
@@ -217,6 +239,7 @@ def main() -> None:
             f"was the seeded fake CRM before the sync started"
         )
         state.close()
+        erp_adapter.close()
 
 
 def streaming(records: int, kind: str, *, freeze: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: state URLs for SQLite and, where it runs, PostgreSQL."""
+"""Shared fixtures: state URLs for SQLite and, where it runs, PostgreSQL; fresh
+MariaDB and PostgreSQL databases for the SQL table adapter."""
 
 from __future__ import annotations
 
@@ -51,6 +52,66 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+MARIADB_URL = os.environ.get("CRMERP_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+
+
+def _mariadb_available() -> str | None:
+    try:
+        import pymysql
+    except ImportError:
+        return "PyMySQL is not installed (pip install -e '.[mariadb]')"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(MARIADB_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.OperationalError as exc:
+        return f"MariaDB at {MARIADB_URL} is not reachable: {exc.orig}"
+    except pymysql.Error as exc:  # pragma: no cover - raised outside SQLAlchemy's wrapping
+        return f"MariaDB at {MARIADB_URL} is not reachable: {exc}"
+    finally:
+        engine.dispose()
+
+
+_MARIADB_PROBLEM: str | bool | None = False
+
+
+def require_mariadb() -> None:
+    """Skip without MariaDB, or fail when CRMERP_REQUIRE_MARIADB=1."""
+    global _MARIADB_PROBLEM
+    if _MARIADB_PROBLEM is False:
+        _MARIADB_PROBLEM = _mariadb_available()
+    if _MARIADB_PROBLEM:
+        if os.environ.get("CRMERP_REQUIRE_MARIADB") == "1":
+            pytest.fail(f"CRMERP_REQUIRE_MARIADB=1 but {_MARIADB_PROBLEM}")
+        pytest.skip(str(_MARIADB_PROBLEM))
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[str]:
+    """A SQLAlchemy URL of a new, empty MariaDB database, dropped afterwards."""
+    require_mariadb()
+    import sqlalchemy as sa
+
+    name = f"crmerp_t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(MARIADB_URL)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
+        yield f"{MARIADB_URL}/{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> str:
+    """A SQLAlchemy URL of PostgreSQL with a new, empty schema first on the search path."""
+    return postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import attrs
 import pytest
 
 from crmerp.adapters import Capabilities, NativeRecord, Page, WriteOp, WriteResult, WriteStatus
-from crmerp.testing.conformance import AdapterConformance, check_adapter, sample_record
+from crmerp.testing.conformance import CHECKS, AdapterConformance, check_adapter, sample_record
 from tests.testing.toy_adapter import ToyAdapter
 
 
@@ -229,3 +229,38 @@ def test_a_mapping_that_wrongly_claims_to_round_trip_fails_the_round_trip_check(
 
     with pytest.raises(AssertionError, match=r"round-trip promise broken: .*round_trips=True"):
         AdapterConformance().test_round_trip(adapter=ClaimsToRoundTrip(), make_canonical=two_emails)
+
+
+class FindRaises(ToyAdapter):
+    """An adapter whose find_by_reference raises instead of answering."""
+
+    def find_by_reference(self, entity: str, references: Sequence[str]) -> dict[str, NativeRecord]:
+        raise KeyError("ref index not loaded")
+
+
+def test_an_adapter_that_raises_fails_that_check_and_the_rest_still_run() -> None:
+    report = check_adapter(FindRaises)
+
+    assert report.failures["find_by_reference"] == (
+        "find_by_reference: the adapter raised KeyError: 'ref index not loaded'"
+    )
+    assert "capabilities" in report.passed
+    assert set(report.passed) | set(report.failures) == set(CHECKS)  # every check ran
+
+
+def test_in_pytest_an_adapter_that_raises_fails_the_check_naming_the_exception() -> None:
+    suite = AdapterConformance()
+    with pytest.raises(AssertionError, match="find_by_reference: the adapter raised KeyError"):
+        suite.test_find_by_reference(adapter=FindRaises(), make_canonical=sample_record)
+
+
+def test_an_adapter_that_cannot_be_made_fails_every_check_with_the_reason() -> None:
+    def refuses() -> ToyAdapter:
+        raise ConnectionRefusedError("no server on 127.0.0.1:9")
+
+    report = check_adapter(refuses, only=["capabilities", "round_trip"])
+
+    assert report.passed == ()
+    assert report.failures["round_trip"] == (
+        "round_trip: making the adapter raised ConnectionRefusedError: no server on 127.0.0.1:9"
+    )

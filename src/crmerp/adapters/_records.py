@@ -6,9 +6,12 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from crmerp._errors import DataError, RetryableError
 
 __all__ = [
     "ENTITIES",
@@ -19,6 +22,7 @@ __all__ = [
     "WriteOp",
     "WriteResult",
     "WriteStatus",
+    "answer_for",
     "global_id_of",
     "reference_for",
     "stamped_for",
@@ -206,6 +210,24 @@ class WriteResult:
         :attr:`WriteOp.expected_version`. The engine never sends the same write
         again blind: it re-reads the record and merges the change first."""
         return cls(WriteStatus.STALE, reason=reason)
+
+
+def answer_for(error: RetryableError | DataError, context: str = "") -> WriteResult:
+    """The answer to an op whose write raised ``error``, by what the error says to do.
+
+    A rate limit answers retry with its ``retry_after``, any other retryable error
+    retry, a data error (the record was refused) failed with its message.
+    ``context`` prefixes the reason. Other errors (a bad token, a broken
+    contract) are not answers: let them propagate.
+    """
+    from crmerp._errors import RateLimited, RetryableError
+
+    reason = f"{context}{error}"
+    if isinstance(error, RateLimited):
+        return WriteResult.retry(reason, error.retry_after)
+    if isinstance(error, RetryableError):
+        return WriteResult.retry(reason)
+    return WriteResult.failed(reason)
 
 
 def check_answers(system: str, ops: Sequence[WriteOp], results: Sequence[WriteResult]) -> None:

@@ -172,14 +172,17 @@ def init(
 
     crmerp never takes a missing state for a first run: a state file that
     vanished must stop a sync, not start it over. So a new state is made here,
-    on purpose. Running init on an existing state only checks it. After a lost
-    state file, give --rebaseline (see `crmerp state rebaseline`).
+    on purpose. Running init on an existing state only checks it. The adapters'
+    settings are checked first, as plan checks them. After a lost state file,
+    give --rebaseline (see `crmerp state rebaseline`).
     """
     from crmerp.cli._session import open_state_for
 
     out = Output(as_json=as_json, debug=debug)
     with out.guarded():
         loaded = _loaded(out, config)
+        for role in ("crm", "erp"):  # the settings checked as plan checks them, before a state
+            loaded.build_adapter(role).close()
         with open_state_for(loaded, create=True, rebaseline=rebaseline):
             pass
         out.show(f"State ready at {loaded.redact(loaded.state_url)}. Next: {out.command('plan')}")

@@ -6,7 +6,9 @@
     url = "sqlite:///crmerp.db"            # or "postgresql://sync:${PGPASSWORD}@db/crmerp"
 
     [crm]
-    adapter = "fake-crm"                   # an entry-point name in "crmerp.adapters"
+    adapter = "fake-crm"                   # an entry-point name in "crmerp.adapters",
+                                           # or "module:Class" (a module importable, or
+                                           # a .py file beside this config)
     instance = "crm-prod"                  # optional: names the instance (default: the adapter's)
     [crm.settings]                         # passed to the adapter as keyword arguments
     path = "crm.json"
@@ -28,6 +30,10 @@
     [rules]
     path = "rules.toml"                    # or rules tables inline: [rules.customer] ...
 
+Relative paths in adapter settings are taken from the config file's folder, not
+the working directory: a setting whose adapter parameter is a path
+(``os.PathLike`` in its signature) and a ``sqlite:///`` URL, as for the state.
+
 A string holding ``${NAME}`` takes the value of the environment variable ``NAME``;
 such values are secrets: :meth:`Config.redact` masks them as ``***`` wherever
 they would be shown. So are settings named like secrets (``password``, ``token``,
@@ -38,12 +44,15 @@ key.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
+import sys
 import tomllib
+import typing
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -149,10 +158,14 @@ class Config:
 
         side = self.crm if role == "crm" else self.erp
         try:
-            cls = adapter_class(side.adapter)
+            cls = (
+                _imported_class(side.adapter, self.path.parent)
+                if ":" in side.adapter
+                else adapter_class(side.adapter)
+            )
         except UsageError as exc:
             raise self.error(_plain(exc), f"{role}.adapter") from None
-        settings = dict(side.settings)
+        settings = _resolved_paths(cls, dict(side.settings), self.path.parent)
         self._check_signature(cls, role, settings)
         try:
             adapter = cls(**settings)
@@ -198,6 +211,63 @@ class Config:
     def side(self, role: str) -> SystemConfig:
         """The config of side ``role``."""
         return self.crm if role == "crm" else self.erp
+
+
+def _imported_class(target: str, folder: Path) -> type[Adapter]:
+    """The adapter class named ``module:Class``; the module may be a file in ``folder``."""
+    from crmerp.adapters import Adapter
+
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = _import(module_name, folder)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r}: {exc}", code="config-import") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise UsageError(
+            f"{target!r} does not name an Adapter subclass", code="config-import"
+        ) from None
+    return cls
+
+
+def _import(name: str, folder: Path) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.split(".")[0]:
+            raise
+    sys.path.insert(0, str(folder.resolve()))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(folder.resolve()))
+
+
+def _resolved_paths(cls: type[Adapter], settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``settings`` with relative paths taken from ``folder``: the values of
+    parameters typed as paths, and ``sqlite:///`` URLs."""
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError):  # annotations that do not resolve: no path is known
+        hints = {}
+    for key, value in settings.items():
+        if not isinstance(value, str):
+            continue
+        if value.startswith("sqlite:///"):
+            file = value.removeprefix("sqlite:///")
+            if file and not file.startswith(":") and not Path(file).is_absolute():
+                settings[key] = f"sqlite:///{folder / file}"
+        elif _is_path(hints.get(key)) and not Path(value).is_absolute():
+            settings[key] = str(folder / value)
+    return settings
+
+
+def _is_path(annotation: Any) -> bool:
+    kinds = typing.get_args(annotation) or (annotation,)
+    return any(
+        isinstance(k, type) and issubclass(k, os.PathLike | PurePath)
+        for k in (typing.get_origin(k) or k for k in kinds)
+    )
 
 
 def _plain(exc: Exception) -> str:
@@ -321,7 +391,7 @@ class _Loader:
                 f'[{role}] needs adapter = "<name>"; available: {", ".join(available_adapters())}',
                 f"{role}.adapter",
             )
-        if name not in available_adapters():
+        if ":" not in name and name not in available_adapters():
             raise self.error(
                 f"no adapter named {name!r}; available: "
                 f"{', '.join(available_adapters()) or 'none'}",

@@ -8,6 +8,7 @@ date; no document states its totals; products carry no GTIN.
 from __future__ import annotations
 
 from crmerp.adapters import (
+    AddressSlots,
     EntityMapping,
     RecordMapping,
     as_list,
@@ -15,7 +16,10 @@ from crmerp.adapters import (
     each,
     field,
     first_or_none,
+    first_phone,
     money,
+    null_as,
+    phone_number,
     value_map,
 )
 from crmerp.models import (
@@ -30,7 +34,6 @@ from crmerp.models import (
     Product,
     Quote,
 )
-from crmerp.testing._specs import AddressSlots, first_phone, null_as, phone_number
 
 __all__ = ["CRM_MAPPINGS"]
 

@@ -53,7 +53,17 @@ def _run(
     bad: BadPayloads | None,
     bad_native: BadPayloads | None,
 ) -> None:
-    CHECKS[name](Bench(adapter, make), bad or {}, bad_native or {})
+    try:
+        CHECKS[name](Bench(adapter, make), bad or {}, bad_native or {})
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise _raised(name, exc) from exc
+
+
+def _raised(name: str, exc: Exception) -> AssertionError:
+    """The failure of check ``name`` when the adapter raised ``exc`` instead of answering."""
+    return AssertionError(f"{name}: the adapter raised {type(exc).__name__}: {exc}")
 
 
 class AdapterConformance:
@@ -185,11 +195,17 @@ def check_adapter(
 
     Each check gets a fresh adapter from ``make_adapter``, closed afterwards. A
     failed check is reported with its message, which names the broken promise.
+    An exception from the adapter (or from ``make_adapter`` or ``close``) fails
+    that check, named with the exception, and the other checks still run.
     """
     passed: list[str] = []
     failures: dict[str, str] = {}
     for name in only or CHECKS:
-        adapter = make_adapter()
+        try:
+            adapter = make_adapter()
+        except Exception as exc:
+            failures[name] = f"{name}: making the adapter raised {type(exc).__name__}: {exc}"
+            continue
         try:
             _run(name, adapter, make_canonical, bad_payloads, bad_native_records)
         except AssertionError as exc:
@@ -197,5 +213,12 @@ def check_adapter(
         else:
             passed.append(name)
         finally:
-            adapter.close()
+            _close(name, adapter, failures)
     return ConformanceReport(tuple(passed), failures)
+
+
+def _close(name: str, adapter: Adapter, failures: dict[str, str]) -> None:
+    try:
+        adapter.close()
+    except Exception as exc:
+        failures.setdefault(name, f"{name}: close() raised {type(exc).__name__}: {exc}")

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from crmerp._errors import DataError, RateLimited, RetryableError, UsageError
+from crmerp._errors import DataError, RetryableError, UsageError
 from crmerp.adapters import (
     Adapter,
     Capabilities,
@@ -15,6 +15,7 @@ from crmerp.adapters import (
     Page,
     WriteOp,
     WriteResult,
+    answer_for,
 )
 from crmerp.adapters.bottlecrm._client import BottleCRMClient
 from crmerp.adapters.bottlecrm._errors import BottleCRMAuthError, BottleCRMServerError
@@ -195,11 +196,8 @@ class BottleCRMAdapter(Adapter):
                 continue
             try:
                 results.append(self._writers.write(entity, op))
-            except RateLimited as exc:
-                stop = WriteResult.retry(f"not sent: {exc}", exc.retry_after)
-                results.append(stop)
             except RetryableError as exc:
-                stop = WriteResult.retry(f"not sent: {exc}")
+                stop = answer_for(exc, "not sent: ")
                 results.append(stop)
             except (DataError, BottleCRMServerError) as exc:
                 results.append(WriteResult.failed(f"{op.kind} {entity}: {exc}"))

@@ -51,18 +51,12 @@ from typing import Any, Literal, TypeVar, cast
 import httpx
 
 from crmerp._errors import UsageError
-from crmerp.adapters.bottlecrm._errors import (
-    BottleCRMProtocolError,
-    BottleCRMTransportError,
-    http_error,
-)
+from crmerp.adapters.bottlecrm._errors import BottleCRMProtocolError
 from crmerp.adapters.bottlecrm._json import (
     as_int,
     as_list,
     as_object,
     counted_list,
-    decode,
-    encode,
 )
 from crmerp.adapters.bottlecrm._records import (
     AccountRecord,
@@ -76,6 +70,7 @@ from crmerp.adapters.bottlecrm._records import (
     Page,
     ProductRecord,
 )
+from crmerp.adapters.http import HTTPService
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TIMEOUT", "BottleCRMClient"]
 
@@ -91,8 +86,11 @@ _RecordT = TypeVar("_RecordT")
 class BottleCRMClient:
     """Synchronous client for one BottleCRM org, authenticated by a personal access token.
 
-    Use as a context manager, or call :meth:`close`. ``transport`` is passed to
-    :class:`httpx.Client` (tests use :class:`httpx.MockTransport`).
+    Use as a context manager, or call :meth:`close`. ``client`` is the
+    :class:`httpx.Client` to send with (its base URL and authentication headers
+    are set here); without one a client is made, with ``transport`` if given
+    (tests use :class:`httpx.MockTransport`). Requests go through the shared
+    :class:`~crmerp.adapters.http.HTTPService`, which maps every failure.
     """
 
     def __init__(
@@ -104,6 +102,7 @@ class BottleCRMClient:
         timeout: float = DEFAULT_TIMEOUT,
         page_size: int = DEFAULT_PAGE_SIZE,
         transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -125,18 +124,16 @@ class BottleCRMClient:
         self.base_url = base_url.rstrip("/")
         self.org = org
         self.page_size = page_size
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=timeout,
-            transport=transport,
-        )
+        http = client or httpx.Client(timeout=timeout, transport=transport)
+        http.base_url = httpx.URL(self.base_url)
+        http.headers.update(headers)
+        self._service = HTTPService(http, system="bottlecrm")
 
     # -- lifecycle
 
     def close(self) -> None:
         """Close the underlying connection pool."""
-        self._http.close()
+        self._service.close()
 
     def __enter__(self) -> BottleCRMClient:
         return self
@@ -165,36 +162,7 @@ class BottleCRMClient:
         :class:`BottleCRMTransportError` when no answer came, and
         :class:`BottleCRMProtocolError` for a 2xx that is not JSON.
         """
-        url = self._url(path)
-        content: bytes | None = None
-        headers: dict[str, str] = {}
-        if json_body is not None:
-            content = encode(json_body)
-            headers["Content-Type"] = "application/json"
-        try:
-            response = self._http.request(
-                method,
-                path,
-                params=dict(params) if params else None,
-                content=content,
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise BottleCRMTransportError(
-                f"{method} {url}: {exc.__class__.__name__}: {exc}", method=method, url=url
-            ) from exc
-        body = decode(response)
-        if response.is_success:
-            if isinstance(body, str):
-                raise BottleCRMProtocolError(
-                    f"{method} {url}: expected JSON, got {response.headers.get('content-type')!r}",
-                    method=method,
-                    url=url,
-                    status_code=response.status_code,
-                    body=body,
-                )
-            return body
-        raise http_error(method, url, response, body)
+        return self._service.call(method, path, params=params, json_body=json_body)
 
     # -- the shapes of the answers, checked
 

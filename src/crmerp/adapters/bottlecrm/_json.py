@@ -1,49 +1,17 @@
-"""The JSON the BottleCRM API speaks: encoding requests, decoding answers, and
-checking that an answer has the shape the client expects.
+"""Checking that an answer of the BottleCRM API has the shape the client expects
+(the shared HTTP layer, :mod:`crmerp.adapters.http`, encodes and decodes).
 
 A shape that does not match raises :class:`BottleCRMProtocolError`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import uuid
-from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, cast
-
-import httpx
 
 from crmerp.adapters.bottlecrm._errors import BottleCRMProtocolError
 from crmerp.adapters.bottlecrm._records import JSONObject
 
-__all__ = ["as_int", "as_list", "as_object", "counted_list", "decode", "encode"]
-
-
-def encode(body: Mapping[str, Any]) -> bytes:
-    """A request body as JSON bytes."""
-    return json.dumps(body, default=_encode_default).encode()
-
-
-def _encode_default(value: Any) -> Any:
-    """Encode what ``json`` cannot: decimals and UUIDs as strings, dates ISO."""
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, _dt.date | _dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def decode(response: httpx.Response) -> Any:
-    """An answer's body: decoded JSON, ``None`` if empty, the text if not JSON."""
-    if not response.content:
-        return None
-    try:
-        # Decimal, never float: amounts must stay exact end to end.
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        return response.text
+__all__ = ["as_int", "as_list", "as_object", "counted_list"]
 
 
 def counted_list(outer: JSONObject, key: str, *, url: str) -> tuple[list[JSONObject], int]:

@@ -31,6 +31,7 @@ from crmerp.adapters._records import (
     WriteKind,
     WriteOp,
     WriteResult,
+    answer_for,
 )
 from crmerp.adapters.tryton._cursor import (
     cap_position,
@@ -254,10 +255,8 @@ class TrytonAdapter(Adapter):
         creates = [op.reference for op in ops if op.kind is WriteKind.CREATE]
         try:
             existing = self.find_by_reference(entity, creates) if creates else {}
-        except RateLimited as exc:
-            return [WriteResult.retry(str(exc), exc.retry_after) for _ in ops]
-        except TransientError as exc:
-            return [WriteResult.retry(str(exc)) for _ in ops]
+        except (RateLimited, TransientError) as exc:
+            return [answer_for(exc) for _ in ops]
         return [self._write_one(writer, op, existing) for op in ops]
 
     def _write_one(
@@ -272,11 +271,9 @@ class TrytonAdapter(Adapter):
             if op.expected_version is not None:
                 return WriteResult.stale(str(exc))
             return WriteResult.retry(str(exc))
-        except RateLimited as exc:
-            return WriteResult.retry(str(exc), exc.retry_after)
-        except TransientError as exc:
-            return WriteResult.retry(str(exc))
-        except (DataError, TrytonServerFault) as exc:
+        except (RateLimited, TransientError, DataError) as exc:
+            return answer_for(exc)
+        except TrytonServerFault as exc:
             return WriteResult.failed(str(exc))
 
     def _stale(self, entity: str, op: WriteOp) -> WriteResult | None:

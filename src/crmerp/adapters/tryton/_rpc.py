@@ -40,7 +40,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import email.utils
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -57,6 +56,7 @@ from crmerp._errors import (
     RateLimited,
     TransientError,
 )
+from crmerp.adapters.http import DEFAULT_RETRY_AFTER, retry_after
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
@@ -95,9 +95,6 @@ _UTC: Final = dt.UTC
 #       ├── TrytonUserWarning      + DataError        a warning needing a person
 #       ├── TrytonConcurrencyError + TransientError   changed meanwhile: re-read, retry
 #       └── TrytonServerFault      + AdapterError     any other server exception
-
-DEFAULT_RETRY_AFTER: Final = 5.0
-"""Seconds to wait after a 429 that sent no ``Retry-After`` header."""
 
 
 class TrytonRPCError(CrmErpError):
@@ -710,18 +707,5 @@ class TrytonRPC:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """The ``Retry-After`` header in seconds (a number or an HTTP date), if any."""
-    header = response.headers.get("Retry-After")
-    if header is None:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_UTC)
-    return max(0.0, (when - dt.datetime.now(_UTC)).total_seconds())
+    """The ``Retry-After`` header in seconds, parsed by the shared HTTP layer."""
+    return retry_after(response.headers.get("Retry-After"))
