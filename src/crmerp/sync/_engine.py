@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crmerp._errors import FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
-from crmerp.adapters import ENTITIES, Adapter
+from crmerp._errors import CrmErpError, FatalError, LeaseHeld, RetryBudgetExceeded, UsageError
+from crmerp.adapters import ENTITIES, Adapter, Capabilities
 from crmerp.match import Matcher, default_matcher
 from crmerp.state import (
     ConflictRecord,
@@ -25,7 +25,7 @@ from crmerp.state import (
 )
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, foreign, instance_of
 from crmerp.sync._linking import link_new
 from crmerp.sync._pull import pull
 from crmerp.sync._report import SyncReport
@@ -241,8 +241,8 @@ class SyncEngine:
         return RunContext(
             scope=self.scope,
             run_id=report.run_id,
-            crm=Side("crm", self.crm, self.crm.capabilities()),
-            erp=Side("erp", self.erp, self.erp.capabilities()),
+            crm=Side("crm", self.crm, _capabilities(self.crm)),
+            erp=Side("erp", self.erp, _capabilities(self.erp)),
             state=self.state,
             rules=self.rules,
             matcher=self.matcher,
@@ -421,12 +421,18 @@ class SyncEngine:
             }
 
     def close(self) -> None:
-        """Close both adapters (the state is the caller's to close)."""
+        """Close both adapters (the state is the caller's to close); one that fails
+        to close does not keep the other open, and is reported as a
+        :class:`~crmerp.FatalError` once both were tried."""
+        failed: list[tuple[str, Exception]] = []
         for adapter in (self.crm, self.erp):
             try:
                 adapter.close()
             except Exception as exc:  # closing must not hide the run's outcome
-                raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
+                failed.append((adapter.system, exc))
+        if failed:
+            system, exc = failed[0]
+            raise FatalError(f"closing {system} failed: {exc}") from exc
 
 
 _LEASE_POLL = timedelta(seconds=5)
@@ -459,6 +465,16 @@ def _dead_instance(instance: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _capabilities(adapter: Adapter) -> Capabilities:
+    """The adapter's capabilities; an exception asking for them is an AdapterError."""
+    try:
+        return adapter.capabilities()
+    except CrmErpError:
+        raise
+    except Exception as exc:
+        raise foreign(f"capabilities {adapter.system}", exc) from exc
 
 
 def _find(ctx: RunContext, side: Side, entity: str, reference: str) -> Any:

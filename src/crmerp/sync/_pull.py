@@ -31,7 +31,7 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     cursor = start
     # The signpost marks "now" at the start of the read: changes made after it are
     # left for the next run, so a read of a busy system ends.
-    signpost = side.adapter.signpost(entity) if feed and _takes_signpost(side.adapter) else None
+    signpost = _signpost(ctx, entity, side) if feed and _takes_signpost(side.adapter) else None
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
@@ -63,6 +63,14 @@ def _takes_signpost(adapter: object) -> bool:
     except (TypeError, ValueError):
         return False
     return "signpost" in parameters
+
+
+def _signpost(ctx: RunContext, entity: str, side: Side) -> str | None:
+    def call() -> str | None:
+        return side.adapter.signpost(entity)
+
+    found: str | None = ctx.call(f"signpost {side.system} {entity}", call)
+    return found
 
 
 def _read(
