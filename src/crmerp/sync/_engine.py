@@ -431,8 +431,8 @@ class SyncEngine:
             except Exception as exc:  # closing must not hide the run's outcome
                 failed.append((adapter.system, exc))
         if failed:
-            system, exc = failed[0]
-            raise FatalError(f"closing {system} failed: {exc}") from exc
+            system, error = failed[0]
+            raise FatalError(f"closing {system} failed: {error}") from error
 
 
 _LEASE_POLL = timedelta(seconds=5)
