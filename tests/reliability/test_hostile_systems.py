@@ -270,3 +270,25 @@ def test_a_system_that_rewrites_what_is_written_is_reported_not_taken_for_an_edi
     assert account["Name"] == LONG_NAME
     assert account["Email__c"] == "Anna.Berg@Example.COM"
     assert {c.field for c in engine.conflicts()} >= {"name", "emails"}
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["fakes", "wrapped"])
+def test_an_old_copy_delivered_late_does_not_undo_a_newer_edit(wrapped: bool, world: World) -> None:
+    adapters = _adapters(world, wrapped)
+    engine = _engine(world, adapters)
+    account = world.crm.create("Account", Name="Acme", Email__c="a@acme.example")
+    tally_run(engine.run())
+    world.crm.edit("Account", account, Name="Acme v1")
+    plan = FaultPlan(feed_late=Trigger(at=1))
+    _put(adapters, (plan, None))
+    tally_run(engine.run())  # the edit is held back: the cursor moves past it
+    assert plan.held, "nothing was held back"
+    world.crm.edit("Account", account, Name="Acme v2")
+    tally_run(engine.run())  # v2 from the feed, then the held v1 with its older version
+    assert not plan.held
+    _put(adapters, (None, None))
+    tally_run(engine.run())
+    (party,) = world.erp.find("party.party")
+    assert party["name"] == "Acme v2"
+    assert (world.crm.read("Account", account) or {})["Name"] == "Acme v2"
+    assert tally_run(engine.run()).writes == 0

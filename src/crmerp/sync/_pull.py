@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 from crmerp._errors import AdapterError
-from crmerp.adapters import Page
+from crmerp.adapters import NativeRecord, Page
 from crmerp.state import InboxRow
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._stamps import hold_copies
 from crmerp.sync._translate import translate
 
-__all__ = ["pull"]
+__all__ = ["latest_copies", "pull"]
 
 
 def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
@@ -35,7 +36,7 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        page_rows = translate(ctx, entity, side, page.records, seen, skip=not full)
+        page_rows = translate(ctx, entity, side, latest_copies(page.records), seen, skip=not full)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx(ctx.unit(entity)) as tx:
@@ -55,6 +56,27 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
         cursor = page.cursor
     if seen is not None:
         _stage_vanished(ctx, entity, side, seen)
+
+
+def latest_copies(records: Sequence[NativeRecord]) -> list[NativeRecord]:
+    """One copy of each record of a page: the one with the latest stamp, or the
+    last one where stamps are equal or missing.
+
+    A feed may return a record twice in a page (a repeat, or a copy committed
+    late with its older stamp next to a newer one): staging the older last would
+    undo the newer edit.
+    """
+    chosen: dict[str, NativeRecord] = {}
+    for record in records:
+        held = chosen.get(record.id)
+        if held is None or not _older(record, held):
+            chosen.pop(record.id, None)
+            chosen[record.id] = record
+    return list(chosen.values())
+
+
+def _older(record: NativeRecord, than: NativeRecord) -> bool:
+    return record.stamp is not None and than.stamp is not None and record.stamp < than.stamp
 
 
 def _takes_signpost(adapter: object) -> bool:
