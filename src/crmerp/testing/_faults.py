@@ -128,12 +128,16 @@ class FaultPlan:
         FaultPlan(feed_duplicate=0.2, feed_reorder=0.2, feed_short=0.2)
         FaultPlan(feed_late=Trigger(at=1))         # a record delivered one read later
         FaultPlan(feed_skip=Trigger(at=1))         # a record the feed never delivers
-        FaultPlan(cursor_back=Trigger(at=2))       # a page answers an older cursor
+        FaultPlan(cursor_back=Trigger(at=1))       # a page answers an older cursor
         FaultPlan(read_lag=1.0, lag_calls=2)       # new records unseen by fetch/find
         FaultPlan(normalise=1.0)                   # the system rewrites what is written
         FaultPlan(stale_answer=Trigger(at=1))      # an update refused as stale (ETag)
         FaultPlan(stall=Trigger(at=1, on="write")) # blocks in real time until ``resume``
         FaultPlan(foreign_error=Trigger(at=1, on="signpost"))  # a RuntimeError
+
+    Feed kinds count reads (``cursor_back`` only reads with an earlier cursor to go
+    back to), ``partial_apply`` write calls, ``read_lag``, ``normalise`` and
+    ``stale_answer`` records written.
 
     ``injected`` counts what was injected, by kind; ``calls`` counts calls by operation.
     ``clock_skew`` is set on the system's clock at every call and stays there (the
