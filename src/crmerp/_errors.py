@@ -288,7 +288,16 @@ class LeaseLost(FatalError):
 
 
 class AdapterError(FatalError):
-    """An adapter broke its contract (wrong answer count, unknown id, ...)."""
+    """An adapter broke its contract (wrong answer count, unknown id, an exception
+    outside this tree, ...).
+
+    ``call`` names the adapter call that failed (``"read fake-crm customer"``)
+    when the engine knows it; an exception the adapter raised is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, call: str | None = None) -> None:
+        super().__init__(message)
+        self.call = call
 
 
 # Shown as ``crmerp.StateMissing`` (in tracebacks, reprs and the docs), where users

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from crmerp._errors import StateCorrupt, StateRestored
+from crmerp._errors import StateCorrupt, StateError, StateRestored, TransientError
 from crmerp.state._dialect import Session, now
 from crmerp.state._open import connect, sidecar_path
 from crmerp.state._schema import cursors, meta
@@ -42,6 +42,36 @@ def open_state(url: str, *, create: bool = False, rebaseline: bool = False) -> S
         engine.dispose()
         raise
     return store
+
+
+_LOST = (
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "connection refused",
+    "connection failed",
+    "could not connect",
+    "the database system is shutting down",
+    "the database system is starting up",
+)
+_FULL = ("database or disk is full", "no space left on device", "disk full")
+
+
+def _named(exc: DatabaseError) -> StateError | TransientError:
+    """The error a failed state transaction stops with, by what the caller should do.
+
+    A lost connection (the server restarted, or killed it) is a
+    :class:`~crmerp.TransientError`: nothing of the transaction was committed and
+    the next run goes on. A full disk is a :class:`~crmerp.StateError` a person
+    must see to, not damage. Anything else means the state cannot be read:
+    :class:`~crmerp.StateCorrupt`.
+    """
+    message = str(exc.orig).lower()
+    if exc.connection_invalidated or any(m in message for m in _LOST):
+        return TransientError(f"state connection lost, nothing committed: {exc.orig}")
+    if any(m in message for m in _FULL):
+        return StateError(f"state storage is full, nothing committed: {exc.orig}")
+    return StateCorrupt(f"state became unreadable: {exc.orig}")
 
 
 class StateStore:
@@ -90,7 +120,7 @@ class StateStore:
         except (DatabaseError, OperationalError) as exc:
             if "locked" in str(exc.orig).lower():
                 raise
-            raise StateCorrupt(f"state became unreadable: {exc.orig}") from exc
+            raise _named(exc) from exc
         if self._sidecar is not None and new_generation is not None:
             _write_atomic(self._sidecar, str(new_generation))
         if self.growth is not None:

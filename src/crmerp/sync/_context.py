@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection
 
+from crmerp._errors import AdapterError, CrmErpError
 from crmerp.adapters import Adapter, Capabilities
 from crmerp.match import Matcher
 from crmerp.state import StateStore, StateTx
@@ -18,10 +19,15 @@ from crmerp.sync._retry import Retrier
 from crmerp.sync._rules import Rules
 from crmerp.sync._unit import Unit
 
-__all__ = ["ENGINE_SYSTEM", "RunContext", "Side", "instance_of"]
+__all__ = ["ENGINE_SYSTEM", "RunContext", "Side", "foreign", "instance_of"]
 
 ENGINE_SYSTEM = "crmerp"
 """Pseudo-system of staged rows the engine makes itself (re-checks, derived records)."""
+
+
+def foreign(what: str, exc: Exception) -> AdapterError:
+    """The named error for an exception an adapter raised outside crmerp's tree."""
+    return AdapterError(f"{what} raised {type(exc).__name__}: {exc}", call=what)
 
 
 def instance_of(adapter: Adapter) -> str:
@@ -144,5 +150,15 @@ class RunContext:
             pass
 
     def call(self, what: str, fn: Callable[[], Any]) -> Any:
-        """Call an adapter through the run's retry policy."""
-        return self.retrier.call(what, fn)
+        """Call an adapter through the run's retry policy.
+
+        An exception from outside crmerp's error tree (an adapter's own, or its
+        client library's) stops the run as an :class:`~crmerp.AdapterError`
+        naming the call, with the original as its cause.
+        """
+        try:
+            return self.retrier.call(what, fn)
+        except CrmErpError:
+            raise
+        except Exception as exc:
+            raise foreign(what, exc) from exc

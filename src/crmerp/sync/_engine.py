@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crmerp._errors import FatalError, RetryBudgetExceeded, UsageError
-from crmerp.adapters import ENTITIES, Adapter
+from crmerp._errors import CrmErpError, FatalError, RetryBudgetExceeded, UsageError
+from crmerp.adapters import ENTITIES, Adapter, Capabilities
 from crmerp.match import Matcher, default_matcher
 from crmerp.state import (
     ConflictRecord,
@@ -25,7 +25,7 @@ from crmerp.state import (
 )
 from crmerp.sync._apply import apply
 from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, instance_of
+from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, foreign, instance_of
 from crmerp.sync._decisions import record_decision, record_retries
 from crmerp.sync._history import RecordHistory, record_history, run_changes
 from crmerp.sync._leasing import RUNNING, HeldLeases, instance_name, take_leases
@@ -327,8 +327,8 @@ class SyncEngine:
         return RunContext(
             scope=self.scope,
             run_id=report.run_id,
-            crm=Side("crm", self.crm, self.crm.capabilities()),
-            erp=Side("erp", self.erp, self.erp.capabilities()),
+            crm=Side("crm", self.crm, _capabilities(self.crm)),
+            erp=Side("erp", self.erp, _capabilities(self.erp)),
             state=self.state,
             rules=self.rules,
             matcher=self.matcher,
@@ -530,9 +530,25 @@ class SyncEngine:
             }
 
     def close(self) -> None:
-        """Close both adapters (the state is the caller's to close)."""
+        """Close both adapters (the state is the caller's to close); one that fails
+        to close does not keep the other open, and is reported as a
+        :class:`~crmerp.FatalError` once both were tried."""
+        failed: list[tuple[str, Exception]] = []
         for adapter in (self.crm, self.erp):
             try:
                 adapter.close()
             except Exception as exc:  # closing must not hide the run's outcome
-                raise FatalError(f"closing {adapter.system} failed: {exc}") from exc
+                failed.append((adapter.system, exc))
+        if failed:
+            system, error = failed[0]
+            raise FatalError(f"closing {system} failed: {error}") from error
+
+
+def _capabilities(adapter: Adapter) -> Capabilities:
+    """The adapter's capabilities; an exception asking for them is an AdapterError."""
+    try:
+        return adapter.capabilities()
+    except CrmErpError:
+        raise
+    except Exception as exc:
+        raise foreign(f"capabilities {adapter.system}", exc) from exc

@@ -27,7 +27,7 @@ from crmerp.sync._plan import (
     SetAside,
 )
 
-__all__ = ["canonical", "fetch", "gather"]
+__all__ = ["canonical", "feed_tells_deletes", "fetch", "gather"]
 
 
 def gather(
@@ -124,11 +124,17 @@ def _fresh(
     fresh: dict[str, Mapping[str, Any] | None] = {}
     versions: dict[str, str | None] = {}
     gone: list[tuple[str, str]] = []
+    unseen: list[tuple[str, str]] = []
     unreadable = None
     for system, record in reads.items():
         side = ctx.side_of(system)
         assert side is not None
         native_id = group.links[system][0]
+        if record is None and feed_tells_deletes(side):
+            # A feed that reports deletes will report this one too: a read that
+            # misses a linked record may come from a replica behind a write.
+            unseen.append((system, native_id))
+            continue
         if record is None:
             fresh[system] = None
             gone.append((system, native_id))
@@ -148,11 +154,19 @@ def _fresh(
         group.base,
         fresh=fresh,
         gone=tuple(gone),
+        unseen=tuple(unseen),
         versions=versions,
         unreadable=unreadable,
         open_fields=group.open_fields,
         resolutions=group.resolutions,
     )
+
+
+def feed_tells_deletes(side: Side) -> bool:
+    """True when ``side``'s change feed reports deletes: a linked record a read
+    does not return is not taken for deleted (the read may lag behind a write);
+    the feed's delete decides."""
+    return side.caps.reports_deletes and side.caps.change_feed
 
 
 def fetch(ctx: RunContext, side: Side, entity: str, ids: list[str]) -> list[NativeRecord]:

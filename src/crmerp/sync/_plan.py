@@ -145,8 +145,10 @@ class GroupInput:
 
     ``fresh`` holds, per system, the record as read just now (``None``: it is
     gone); a system missing from it was not read. ``gone`` lists links whose
-    record was not found; ``versions`` the versions of the records read fresh;
-    ``unreadable`` a record that did not validate.
+    record was not found; ``unseen`` links whose record was not found on a side
+    whose change feed reports deletes (so its feed, not a read that may lag
+    behind a write, says whether it is gone); ``versions`` the versions of the
+    records read fresh; ``unreadable`` a record that did not validate.
     """
 
     gid: str
@@ -155,6 +157,7 @@ class GroupInput:
     base: Mapping[str, Any] | None
     fresh: Mapping[str, Mapping[str, Any] | None] = attrs.Factory(dict)
     gone: tuple[tuple[str, str], ...] = ()
+    unseen: tuple[tuple[str, str], ...] = ()
     versions: Mapping[str, str | None] = attrs.Factory(dict)
     unreadable: SetAside | None = None
     open_fields: Mapping[str, int] = attrs.Factory(dict)
@@ -218,8 +221,15 @@ def plan_group(facts: BatchFacts, group: GroupInput) -> GroupPlan:
     if group.unreadable is not None:
         bad = group.unreadable
         return _held(group, Hold(bad.reason, bad, failed=True))
+    deleted = any(row.deleted for row in group.rows.values())
+    if group.unseen and not deleted:
+        system, native_id = group.unseen[0]
+        return _held(
+            group,
+            Hold(f"{system} {native_id} not found on a fresh read; waits for its change feed"),
+        )
     try:
-        if any(row.deleted for row in group.rows.values()):
+        if deleted:
             return _plan_delete(facts, group)
         return _plan_merge(facts, group)
     except DataError as exc:

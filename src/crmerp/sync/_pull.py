@@ -13,7 +13,7 @@ from crmerp.sync._logging import log_quarantine
 from crmerp.sync._stamps import hold_copies
 from crmerp.sync._translate import translate
 
-__all__ = ["pull", "pull_ids"]
+__all__ = ["latest_copies", "pull", "pull_ids"]
 
 
 def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
@@ -33,11 +33,11 @@ def pull(ctx: RunContext, entity: str, side: Side, *, full: bool) -> None:
     cursor = start
     # The signpost marks "now" at the start of the read: changes made after it are
     # left for the next run, so a read of a busy system ends.
-    signpost = side.adapter.signpost(entity) if feed and _takes_signpost(side.adapter) else None
+    signpost = _signpost(ctx, entity, side) if feed and _takes_signpost(side.adapter) else None
     while True:
         page = _read(ctx, entity, side, cursor, signpost)
         ctx.boundary("page.read")
-        page_rows = translate(ctx, entity, side, page.records, seen, skip=not full)
+        page_rows = translate(ctx, entity, side, latest_copies(page.records), seen, skip=not full)
         ctx.boundary("translate")
         keep = page.cursor if (page.more or feed) else None
         with ctx.tx(ctx.unit(entity)) as tx:
@@ -100,12 +100,41 @@ def pull_ids(ctx: RunContext, entity: str, side: Side, ids: Sequence[str]) -> No
     ctx.progress(entity, f"fetch {side.name}", len(records))
 
 
+def latest_copies(records: Sequence[NativeRecord]) -> list[NativeRecord]:
+    """One copy of each record of a page: the one with the latest stamp, or the
+    last one where stamps are equal or missing.
+
+    A feed may return a record twice in a page (a repeat, or a copy committed
+    late with its older stamp next to a newer one): staging the older last would
+    undo the newer edit.
+    """
+    chosen: dict[str, NativeRecord] = {}
+    for record in records:
+        held = chosen.get(record.id)
+        if held is None or not _older(record, held):
+            chosen.pop(record.id, None)
+            chosen[record.id] = record
+    return list(chosen.values())
+
+
+def _older(record: NativeRecord, than: NativeRecord) -> bool:
+    return record.stamp is not None and than.stamp is not None and record.stamp < than.stamp
+
+
 def _takes_signpost(adapter: object) -> bool:
     try:
         parameters = inspect.signature(adapter.read_page).parameters  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         return False
     return "signpost" in parameters
+
+
+def _signpost(ctx: RunContext, entity: str, side: Side) -> str | None:
+    def call() -> str | None:
+        return side.adapter.signpost(entity)
+
+    found: str | None = ctx.call(f"signpost {side.system} {entity}", call)
+    return found
 
 
 def _read(

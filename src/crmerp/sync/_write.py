@@ -26,7 +26,7 @@ from crmerp.adapters import (
 from crmerp.state import InboxRow
 from crmerp.sync._codec import dumps, fingerprint
 from crmerp.sync._context import RunContext, Side
-from crmerp.sync._gather import canonical, fetch
+from crmerp.sync._gather import canonical, feed_tells_deletes, fetch
 from crmerp.sync._plan import GroupPlan, Op, SetAside
 from crmerp.sync._report import PlannedWrite
 
@@ -152,7 +152,9 @@ def _check_unchanged(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -
                 continue
             # What the engine itself last wrote there (a write of an earlier pass
             # whose group had to wait) is not somebody else's edit.
-            if current is None or fingerprint(dumps(current)) not in {op.expect, op.own}:
+            if record is None and feed_tells_deletes(side):
+                changed[plan.gid] = f"{side.system} {native_id} not found on a re-read; waits"
+            elif current is None or fingerprint(dumps(current)) not in {op.expect, op.own}:
                 changed[plan.gid] = f"{side.system} {native_id} changed while syncing; re-merging"
                 restage.append(_fresh_row(entity, side, plan.gid, native_id, record, current))
             else:
@@ -220,6 +222,8 @@ def _restage_stale(
                 # Edited into a form that does not validate: the edit is newer
                 # than the cursor, so the next read quarantines it with its reason.
                 continue
+            if record is None and feed_tells_deletes(side):
+                continue  # a read behind the write: the feed says whether it is gone
             held = fingerprint(dumps(current)) if current is not None else None
             if record is not None and held is not None and held == op.seen_hash:
                 results[key] = WriteResult.done(native_id)

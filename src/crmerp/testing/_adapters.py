@@ -25,6 +25,16 @@ from crmerp.testing._crm_mapping import CRM_MAPPINGS
 from crmerp.testing._erp import FakeERP
 from crmerp.testing._erp_mapping import ERP_MAPPINGS
 from crmerp.testing._faults import FaultPlan, SimulatedCrash
+from crmerp.testing._hostile import (
+    batch_cut,
+    dropped_mid_batch,
+    normalised,
+    note_written,
+    refused_stale,
+    shape_page,
+    visible,
+    visible_found,
+)
 from crmerp.testing._schema import WriteRefused
 from crmerp.testing._system import FakeSystem, Snapshot
 
@@ -75,6 +85,8 @@ class FakeAdapter(Adapter, Generic[S]):
     def capabilities(self) -> Capabilities:
         """Every entity both ways, a change feed, upserts by reference, conditional
         writes unless made with ``conditional=False``."""
+        if self.faults is not None:
+            self.faults.hook_call("capabilities", self.system)
         return Capabilities(
             readable=frozenset(ENTITIES),
             writable=frozenset(ENTITIES),
@@ -103,34 +115,43 @@ class FakeAdapter(Adapter, Generic[S]):
         self._crash_point("read.page")
         if self.faults is not None:
             self.faults.page_read(entity)
+            page = shape_page(self.faults, entity, cursor, page)
         return page
 
     def fetch(self, entity: str, ids: Sequence[str]) -> list[NativeRecord]:
         """The live records with these ids; unknown and deleted ids are left out."""
         table = self._table(entity)
         self._begin("fetch")
-        return [self._native(row) for row in self.fake.lookup(table, [str(i) for i in ids])]
+        found = [self._native(row) for row in self.fake.lookup(table, [str(i) for i in ids])]
+        return found if self.faults is None else visible(self.faults, entity, found)
 
     def find_by_reference(self, entity: str, references: Sequence[str]) -> dict[str, NativeRecord]:
         """Live records by the reference stamped on them."""
         table = self._table(entity)
         self._begin("find")
         found = self.fake.by_reference(table, references)
-        return {reference: self._native(row) for reference, row in found.items()}
+        records = {reference: self._native(row) for reference, row in found.items()}
+        return records if self.faults is None else visible_found(self.faults, entity, records)
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply each op; a create whose reference exists updates that record."""
         table = self._table(entity)
         self._begin("write")
+        plan = self.faults
+        cut = None if plan is None else batch_cut(plan, ops)
         results: list[WriteResult] = []
-        for index, op in enumerate(ops):
-            results.append(self._injected_result() or self._apply(entity, table, op))
+        for index, op in enumerate(ops[:cut]):
+            results.append(self._injected_result() or self._attempt(entity, table, op))
             if index == 0:
                 self._crash_point("write.after_first")
         if any(result.status is WriteStatus.DONE for result in results):
             self._persist()
+        if plan is not None:
+            note_written(plan, entity, ops, results)
+        if cut is not None:
+            raise dropped_mid_batch(self.system, cut, len(ops))
         self._crash_point("write.after_commit")
-        if self.faults is not None and self.faults.answer_lost():
+        if plan is not None and plan.answer_lost():
             raise TransientError(
                 f"{self.system} write: connection lost before the answer "
                 "(injected; the batch was applied)"
@@ -140,6 +161,8 @@ class FakeAdapter(Adapter, Generic[S]):
     def signpost(self, entity: str) -> str | None:
         """The system's current change number."""
         self._table(entity)
+        if self.faults is not None:
+            self.faults.hook_call("signpost", self.system)
         return str(self.fake.sequence())
 
     def instance(self) -> str:
@@ -150,6 +173,8 @@ class FakeAdapter(Adapter, Generic[S]):
     def close(self) -> None:
         """Save the system when it is backed by a file."""
         self._persist()
+        if self.faults is not None:
+            self.faults.hook_call("close", self.system)
 
     # --- helpers --------------------------------------------------------------------
 
@@ -203,6 +228,12 @@ class FakeAdapter(Adapter, Generic[S]):
         if outcome == "failed":
             return WriteResult.failed("rejected by a validation rule (injected)")
         return None
+
+    def _attempt(self, entity: str, table: str, op: WriteOp) -> WriteResult:
+        if self.faults is None:
+            return self._apply(entity, table, op)
+        refused = refused_stale(self.faults, op)
+        return refused or self._apply(entity, table, normalised(self.faults, op))
 
     def _apply(self, entity: str, table: str, op: WriteOp) -> WriteResult:
         try:

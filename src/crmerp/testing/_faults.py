@@ -8,6 +8,7 @@ and decides, call by call, what goes wrong. Every random choice comes from one
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -18,10 +19,14 @@ import attrs
 from crmerp._errors import RateLimited, TransientError, UsageError
 from crmerp.testing._clock import FakeClock
 
-__all__ = ["CRASH_POINTS", "OPERATIONS", "FaultPlan", "SimulatedCrash", "Trigger"]
+__all__ = ["CRASH_POINTS", "HOOKS", "OPERATIONS", "FaultPlan", "SimulatedCrash", "Trigger"]
 
 OPERATIONS: frozenset[str] = frozenset({"read", "fetch", "find", "write"})
 """The remote calls a plan counts: ``read_page``, ``fetch``, ``find_by_reference``, ``write``."""
+
+HOOKS: frozenset[str] = frozenset({"signpost", "capabilities", "close"})
+"""The other adapter methods a trigger may name (``on="signpost"``); a trigger fires
+on them only when it names them, so ``Trigger(rate=0.1)`` still means remote calls."""
 
 CRASH_POINTS: frozenset[str] = frozenset(
     {
@@ -56,9 +61,9 @@ def _numbers(value: int | Iterable[int]) -> frozenset[int]:
 
 def _operations(value: str | Iterable[str]) -> frozenset[str]:
     ops = frozenset({value} if isinstance(value, str) else value)
-    if unknown := ops - OPERATIONS:
+    if unknown := ops - OPERATIONS - HOOKS:
         raise UsageError(
-            f"unknown operations {sorted(unknown)}; known: {sorted(OPERATIONS)}",
+            f"unknown operations {sorted(unknown)}; known: {sorted(OPERATIONS | HOOKS)}",
             code="faults-operation",
         )
     return ops
@@ -115,6 +120,25 @@ class FaultPlan:
         FaultPlan(clock_skew=timedelta(minutes=-5))
         FaultPlan(clock_step_back=Trigger(at=3), clock_step_back_by=timedelta(hours=1))
 
+    The kinds that real systems show beyond these (see docs/reliability.md), each
+    a trigger too, on the fakes and on any adapter wrapped in
+    :class:`~crmerp.testing.FaultyAdapter`::
+
+        FaultPlan(partial_apply=Trigger(at=1))     # part of a batch applied, then a drop
+        FaultPlan(feed_duplicate=0.2, feed_reorder=0.2, feed_short=0.2)
+        FaultPlan(feed_late=Trigger(at=1))         # a record delivered one read later
+        FaultPlan(feed_skip=Trigger(at=1))         # a record the feed never delivers
+        FaultPlan(cursor_back=Trigger(at=1))       # a page answers an older cursor
+        FaultPlan(read_lag=1.0, lag_calls=2)       # new records unseen by fetch/find
+        FaultPlan(normalise=1.0)                   # the system rewrites what is written
+        FaultPlan(stale_answer=Trigger(at=1))      # an update refused as stale (ETag)
+        FaultPlan(stall=Trigger(at=1, on="write")) # blocks in real time until ``resume``
+        FaultPlan(foreign_error=Trigger(at=1, on="signpost"))  # a RuntimeError
+
+    Feed kinds count reads (``cursor_back`` only reads with an earlier cursor to go
+    back to), ``partial_apply`` write calls, ``read_lag``, ``normalise`` and
+    ``stale_answer`` records written.
+
     ``injected`` counts what was injected, by kind; ``calls`` counts calls by operation.
     ``clock_skew`` is set on the system's clock at every call and stays there (the
     server's clock is wrong) until the test resets ``clock.skew``.
@@ -136,6 +160,32 @@ class FaultPlan:
     clock_skew: timedelta | None = None
     clock_step_back: Trigger | None = attrs.field(default=None, converter=_trigger)
     clock_step_back_by: timedelta = timedelta(hours=1)
+    partial_apply: Trigger | None = attrs.field(default=None, converter=_trigger)
+    feed_duplicate: Trigger | None = attrs.field(default=None, converter=_trigger)
+    feed_reorder: Trigger | None = attrs.field(default=None, converter=_trigger)
+    feed_short: Trigger | None = attrs.field(default=None, converter=_trigger)
+    feed_late: Trigger | None = attrs.field(default=None, converter=_trigger)
+    feed_skip: Trigger | None = attrs.field(default=None, converter=_trigger)
+    cursor_back: Trigger | None = attrs.field(default=None, converter=_trigger)
+    read_lag: Trigger | None = attrs.field(default=None, converter=_trigger)
+    lag_calls: int = 2
+    normalise: Trigger | None = attrs.field(default=None, converter=_trigger)
+    normalise_with: Callable[[Any], Any] | None = None
+    stale_answer: Trigger | None = attrs.field(default=None, converter=_trigger)
+    stall: Trigger | None = attrs.field(default=None, converter=_trigger)
+    stall_timeout: float = 30.0
+    foreign_error: Trigger | None = attrs.field(default=None, converter=_trigger)
+    foreign_exception: Callable[[str], Exception] | None = None
+    stalled: threading.Event = attrs.field(factory=threading.Event, init=False)
+    """Set when a call starts to stall; the call goes on once :attr:`resume` is set."""
+    resume: threading.Event = attrs.field(factory=threading.Event, init=False)
+    """Set it to let stalled calls go on (they also go on after ``stall_timeout``)."""
+    hidden: dict[tuple[str, str], int] = attrs.field(factory=dict, init=False)
+    """(entity, id or reference) -> fetch/find calls it stays unseen (``read_lag``)."""
+    held: dict[str, list[Any]] = attrs.field(factory=dict, init=False)
+    """entity -> records held back by ``feed_late``, delivered by the next read."""
+    cursors: dict[str, list[str | None]] = attrs.field(factory=dict, init=False)
+    """entity -> the cursors reads started from (``cursor_back`` answers one of them)."""
     injected: Counter[str] = attrs.field(factory=Counter, init=False)
     calls: Counter[str] = attrs.field(factory=Counter, init=False)
     _random: random.Random = attrs.field(init=False)
@@ -176,6 +226,37 @@ class FaultPlan:
             )
         if self._fires("transient", self.transient, operation):
             raise TransientError(f"{system} {operation}: connection reset (injected)")
+        self.hostile_call(operation, system)
+
+    def hook_call(self, hook: str, system: str) -> None:
+        """Inject the faults due in ``signpost``, ``capabilities`` or ``close``
+        (only triggers whose ``on`` names the hook fire there)."""
+        if self._fires("transient", self.transient, hook):
+            raise TransientError(f"{system} {hook}: connection reset (injected)")
+        self.hostile_call(hook, system)
+
+    def hostile_call(self, operation: str, system: str) -> None:
+        """Stall in real time or raise a foreign exception, if due."""
+        if self._fires("stall", self.stall, operation):
+            self.stalled.set()
+            self.resume.wait(self.stall_timeout)
+        if self._fires("foreign_error", self.foreign_error, operation):
+            what = f"{system} {operation}: unexpected failure (injected)"
+            raise (self.foreign_exception or RuntimeError)(what)
+
+    def fires(self, kind: str, operation: str) -> bool:
+        """Count an occurrence of the fault ``kind`` (a field of this plan) on
+        ``operation`` and say whether it fires; for adapters that inject the kinds."""
+        trigger = getattr(self, kind)
+        return self._fires(kind, trigger, operation)
+
+    def draw(self, count: int) -> int:
+        """A seeded choice in ``range(count)``."""
+        return self._random.randrange(count)
+
+    def shuffle(self, items: list[Any]) -> None:
+        """Shuffle ``items`` in place, seeded."""
+        self._random.shuffle(items)
 
     def crash_due(self, point: str) -> bool:
         """True once, when ``point`` is reached for the ``crash_on``-th time."""
