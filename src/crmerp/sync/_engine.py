@@ -17,16 +17,11 @@ from crmerp.adapters import ENTITIES, Adapter, Capabilities
 from crmerp.match import Matcher, default_matcher
 from crmerp.state import (
     ConflictRecord,
-    ConflictStatus,
-    InboxRow,
     QuarantineRecord,
     StateStore,
-    StateTx,
 )
 from crmerp.sync._apply import apply
-from crmerp.sync._codec import deterministic_id
-from crmerp.sync._context import ENGINE_SYSTEM, RunContext, Side, foreign, instance_of
-from crmerp.sync._decisions import record_decision, record_retries
+from crmerp.sync._context import RunContext, Side, foreign, instance_of
 from crmerp.sync._history import RecordHistory, record_history, run_changes
 from crmerp.sync._leasing import RUNNING, HeldLeases, instance_name, take_leases
 from crmerp.sync._linking import link_new
@@ -35,7 +30,7 @@ from crmerp.sync._recovery import recover
 from crmerp.sync._report import SyncReport
 from crmerp.sync._retry import Retrier, RetryPolicy
 from crmerp.sync._rules import Rules
-from crmerp.sync._stamps import is_copy_review, settle_copy
+from crmerp.sync._settle import UNSET, put_back, settle_conflict
 
 if TYPE_CHECKING:
     from crmerp.service import Batch, EventSource, Watcher, WatchMetrics
@@ -355,7 +350,7 @@ class SyncEngine:
         conflict_id: int,
         *,
         pick: str | None = None,
-        value: Any = _UNSET,
+        value: Any = UNSET,
         by: str | None = None,
     ) -> None:
         """Settle a parked conflict; the next run applies it.
@@ -368,80 +363,12 @@ class SyncEngine:
         ``by`` names the person who decided: the decision goes into the audit
         trail (origin ``person:<by>``, rule ``decided:<pick or value>``) at once.
         """
-        with self.state.transaction(self.scope) as tx:
-            conflict = tx.reviews.conflict(conflict_id)
-            if conflict is not None and conflict.status == "open":
-                decided = f"pick {pick}" if value is _UNSET else "value"
-                record_decision(tx, conflict, decided, None if value is _UNSET else value, by)
-            if conflict is None:
-                raise UsageError(f"no conflict {conflict_id}", code="resolve-unknown")
-            if conflict.status != "open":
-                raise UsageError(
-                    f"conflict {conflict_id} is already {conflict.status}", code="resolve-settled"
-                )
-            if conflict.kind == "match":
-                self._resolve_match(tx, conflict, pick)
-                return
-            if value is _UNSET:
-                if pick not in {"crm", "erp"}:
-                    raise UsageError(
-                        "give pick='crm', pick='erp' or value=...", code="resolve-pick"
-                    )
-                # The picked side's value at the next run counts (it may have been
-                # edited since); the value shown now is the fallback.
-                fallback = conflict.crm if pick == "crm" else conflict.erp
-                resolution: dict[str, Any] = {"pick": pick, "fallback": fallback}
-            else:
-                resolution = {"value": value}
-            tx.reviews.set_conflict(conflict_id, ConflictStatus.RESOLVED, resolution)
-            tx.inbox.stage(
-                [
-                    InboxRow(
-                        conflict.entity,
-                        ENGINE_SYSTEM,
-                        conflict.global_id,
-                        conflict.global_id,
-                        None,
-                        None,
-                    )
-                ],
-            )
-
-    def _resolve_match(self, tx: StateTx, conflict: ConflictRecord, pick: str | None) -> None:
-        if pick not in {"link", "new"}:
-            raise UsageError("a match review takes pick='link' or pick='new'", code="resolve-match")
-        if is_copy_review(conflict):
-            settle_copy(tx, conflict, pick)
-            return
-        crm_id, erp_id = str(conflict.crm), str(conflict.erp)
-        entity = conflict.entity
-        if pick == "link":
-            rows = [
-                (self.crm.system, crm_id, conflict.global_id),
-                (self.erp.system, erp_id, conflict.global_id),
-            ]
-        else:
-            rows = [
-                (
-                    self.crm.system,
-                    crm_id,
-                    deterministic_id(
-                        self.scope, entity, self.crm.system, instance_of(self.crm), crm_id
-                    ),
-                ),
-                (
-                    self.erp.system,
-                    erp_id,
-                    deterministic_id(
-                        self.scope, entity, self.erp.system, instance_of(self.erp), erp_id
-                    ),
-                ),
-            ]
-        tx.inbox.assign(entity, rows)
-        tx.reviews.decide_match(
-            entity, crm_id, erp_id, "confirmed" if pick == "link" else "rejected"
+        systems = (
+            (self.crm.system, instance_of(self.crm)),
+            (self.erp.system, instance_of(self.erp)),
         )
-        tx.reviews.set_conflict(conflict.id, ConflictStatus.APPLIED, {"pick": pick})
+        with self.state.transaction(self.scope) as tx:
+            settle_conflict(tx, systems, conflict_id, pick=pick, value=value, by=by)
 
     def history(self, entity: str, record_id: str, *, limit: int | None = None) -> RecordHistory:
         """Why a record's fields have their values: every change the engine made to
@@ -478,34 +405,8 @@ class SyncEngine:
         put back. ``by`` names the person who asked: each retry goes into the
         audit trail (origin ``person:<by>``, rule ``decided:retry``).
         """
-        wanted = None if ids is None else set(ids)
         with self.state.transaction(self.scope) as tx:
-            chosen = [q for q in tx.reviews.quarantined() if wanted is None or q.id in wanted]
-            unknown = sorted((wanted or set()) - {q.id for q in chosen})
-            if unknown:
-                raise UsageError(
-                    f"no quarantined record {', '.join(map(str, unknown))}",
-                    code="quarantine-unknown",
-                )
-            record_retries(tx, chosen, by)
-            for item in chosen:
-                tx.inbox.defer(item.entity, [(item.system, item.native_id)], "retry")
-            self._requeue_failed(tx, chosen)
-            tx.reviews.drop_quarantine([q.id for q in chosen])
-        return len(chosen)
-
-    def _requeue_failed(self, tx: StateTx, items: Sequence[QuarantineRecord]) -> None:
-        """Changes held because of these records go back in line. Failed writes
-        keep their staged rows; bad reads are re-read: their cursor is rewound to
-        the start (the engine skips what did not change)."""
-        for item in items:
-            # Changes that waited for this record (the other side's edit of a
-            # record that would not validate here) go back in line too.
-            tx.inbox.retry_failed(item.entity, item.reason)
-            if item.reason.startswith("write refused"):
-                tx.inbox.retry_failed(item.entity)
-            else:
-                tx.cursors.set(item.system, item.entity, None)
+            return put_back(tx, ids, by)
 
     def status(self) -> dict[str, Any]:
         """Links per entity and system, staged changes, open conflicts, last runs."""
