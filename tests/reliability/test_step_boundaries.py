@@ -247,3 +247,28 @@ def test_a_retry_refused_as_stale_after_a_lost_answer_counts_as_written() -> Non
         assert company.engine().conflicts() == []
     finally:
         company.close()
+
+
+def test_a_create_that_landed_but_was_answered_retry_counts_as_written() -> None:
+    """The create reached the CRM, its answer was lost, and the retry was answered
+    'retry'. The CRM record is the engine's own write: a rename in the ERP after it
+    must reach the CRM, not meet the copy as a first-sight difference."""
+    company = Company(conditional=True)
+    try:
+        party = company.erp.create("party.party", name="Zeta AG")
+        company.crm_adapter.faults = FaultPlan(
+            lost_answer=Trigger(at=1, on="write"),
+            partial_failure=Trigger(at=2),
+            partial_status="retry",
+        )
+        company.run()
+        company.crm_adapter.faults = None
+        assert [a["Name"] for a in company.crm.find("Account", Name="Zeta AG")] == ["Zeta AG"]
+        company.erp.edit("party.party", party, name="Zeta Holding AG")
+        company.settle()
+        assert company.engine().conflicts() == []
+        assert [a["Name"] for a in company.crm.find("Account") if "Zeta" in a["Name"]] == [
+            "Zeta Holding AG"
+        ]
+    finally:
+        company.close()

@@ -16,7 +16,7 @@ from crmerp.state import IntentRow, IntentStatus
 from crmerp.state._links import LinkRow
 from crmerp.sync._context import RunContext, Side
 
-__all__ = ["recover"]
+__all__ = ["find_created", "recover"]
 
 
 def recover(ctx: RunContext) -> int:
@@ -30,7 +30,7 @@ def recover(ctx: RunContext) -> int:
         side = ctx.side_of(system)
         if side is None:
             continue
-        found = _find(ctx, side, entity, [i.reference for i in creates])
+        found = find_created(ctx, side, entity, [i.reference for i in creates])
         for intent in creates:
             record = found.get(intent.reference)
             if record is not None:
@@ -51,9 +51,12 @@ def _creates_by_target(pending: Sequence[IntentRow]) -> dict[tuple[str, str], li
     return grouped
 
 
-def _find(
+def find_created(
     ctx: RunContext, side: Side, entity: str, references: list[str]
 ) -> dict[str, NativeRecord]:
+    """The records of ``side`` carrying these stamped references, through the
+    run's retry policy."""
+
     def call() -> dict[str, NativeRecord]:
         return side.adapter.find_by_reference(entity, references)
 

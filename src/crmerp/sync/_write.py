@@ -28,6 +28,7 @@ from crmerp.sync._codec import dumps, fingerprint
 from crmerp.sync._context import RunContext, Side
 from crmerp.sync._gather import canonical, feed_tells_deletes, fetch
 from crmerp.sync._plan import GroupPlan, Op, SetAside
+from crmerp.sync._recovery import find_created
 from crmerp.sync._report import PlannedWrite
 
 __all__ = ["OpKey", "Sent", "write"]
@@ -89,6 +90,8 @@ def write(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
         for start in range(0, len(mine), side.caps.max_batch):
             chunk = mine[start : start + side.caps.max_batch]
             results.update(_send(ctx, entity, side, chunk))
+    if not ctx.dry:
+        _landed(ctx, entity, [(k, p, o) for k, p, o in ops if _is_retry(results.get(k))], results)
     restage = list(checked.restage)
     stale = [(key, plan, op) for key, plan, op in ops if _is_stale(results.get(key), op)]
     if stale:
@@ -111,6 +114,47 @@ def _refreshed(op: Op, version: Any) -> Op:
 
 def _is_stale(result: WriteResult | None, op: Op) -> bool:
     return result is not None and result.status is WriteStatus.STALE and op.native_id is not None
+
+
+def _is_retry(result: WriteResult | None) -> bool:
+    return result is not None and result.status is WriteStatus.RETRY
+
+
+def _landed(
+    ctx: RunContext,
+    entity: str,
+    unsure: Sequence[tuple[OpKey, GroupPlan, Op]],
+    results: dict[OpKey, WriteResult],
+) -> None:
+    """Writes answered ``retry`` whose record holds exactly what they would have
+    made of it went through after all (an attempt whose answer was lost, then a
+    retry answered retry): their answer becomes done. Otherwise the engine's own
+    write would come back on the next pass as that side's data, with no base to
+    tell it from an edit, and could win over a real edit made since."""
+    for side in ctx.sides():
+        mine = [(k, p, o) for k, p, o in unsure if o.side is side and o.seen_hash is not None]
+        if not mine or not side.reads(entity):
+            continue
+        creates = {
+            reference_for(p.gid, side.instance): (k, o) for k, p, o in mine if o.native_id is None
+        }
+        updates = {o.native_id: (k, o) for k, _p, o in mine if o.native_id is not None}
+        found: dict[str, tuple[OpKey, Op, NativeRecord]] = {}
+        if creates:
+            for ref, record in find_created(ctx, side, entity, list(creates)).items():
+                if ref in creates:
+                    found[record.id] = (*creates[ref], record)
+        if updates:
+            for record in fetch(ctx, side, entity, list(updates)):
+                if record.id in updates:
+                    found[record.id] = (*updates[record.id], record)
+        for native_id, (key, op, record) in found.items():
+            try:
+                held = fingerprint(dumps(canonical(side, entity, record)))
+            except DataError:
+                continue
+            if held == op.seen_hash:
+                results[key] = WriteResult.done(native_id)
 
 
 def _check_unchanged(ctx: RunContext, entity: str, plans: Sequence[GroupPlan]) -> Sent:
